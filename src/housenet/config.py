@@ -1,0 +1,117 @@
+"""Configuration: Hydra composes conf/, params.yaml mirrors it for DVC.
+
+conf/ is the one source of truth. ``python -m housenet.params`` (``make params``)
+writes params.yaml from it, in the same form ``dvc exp run`` writes it
+(OmegaConf YAML, interpolations resolved). Stages run by DVC read params.yaml;
+under plain ``dvc repro`` they first check that params.yaml still equals the
+composition of conf/, so an edit of either file can never be silently ignored.
+Under ``dvc exp run`` (which composes conf/ plus its -S overrides itself)
+params.yaml is taken as it is.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+PARAMS_FILE = "params.yaml"
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the checkout, for an editable install
+
+
+class ConfigError(ValueError):
+    """A configuration value or file that cannot be used; the message says which and what to do."""
+
+
+def project_root() -> Path:
+    """The folder holding conf/: the working directory if it has one, else this checkout."""
+    cwd = Path.cwd()
+    return cwd if (cwd / "conf" / "config.yaml").is_file() else _PACKAGE_ROOT
+
+
+def conf_dir() -> str:
+    return str(project_root() / "conf")
+
+
+def compose(overrides: list[str] | tuple[str, ...] = (), config_dir: str | None = None) -> DictConfig:
+    """Compose conf/config.yaml with Hydra overrides, as a Hydra app or `dvc exp run` would."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(config_dir=config_dir or conf_dir(), version_base="1.3"):
+        return hydra_compose(config_name="config", overrides=list(overrides))
+
+
+def params_yaml(cfg: DictConfig) -> str:
+    """The text of params.yaml for a composed config (resolved, in DVC's own format)."""
+    cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+    cfg.pop("hydra", None)
+    OmegaConf.resolve(cfg)
+    return OmegaConf.to_yaml(cfg)
+
+
+def running_under_dvc() -> bool:
+    return "DVC_STAGE" in os.environ
+
+
+def running_dvc_experiment() -> bool:
+    return "DVC_EXP_NAME" in os.environ
+
+
+def diff(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two nested containers."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b), key=str):
+            key = f"{prefix}.{k}" if prefix else str(k)
+            if k not in a or k not in b:
+                out.append(key)
+            else:
+                out.extend(diff(a[k], b[k], key))
+        return out
+    return [] if a == b else [prefix or "<root>"]
+
+
+def stage_config(cfg: DictConfig) -> DictConfig:
+    """The configuration a stage runs with (see the module docstring)."""
+    if not running_under_dvc():
+        return cfg
+    path = Path.cwd() / PARAMS_FILE
+    if not path.is_file():
+        raise ConfigError(f"{path}: missing; run `make params` to write it from conf/")
+    params = OmegaConf.load(path)
+    if not running_dvc_experiment():
+        composed = OmegaConf.create(params_yaml(cfg))
+        changed = diff(OmegaConf.to_container(params), OmegaConf.to_container(composed))
+        if changed:
+            shown = ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else "")
+            raise ConfigError(
+                f"{PARAMS_FILE} differs from conf/ at {shown}: edit conf/ (the source of truth), "
+                "then run `make params` to regenerate params.yaml"
+            )
+    return params
+
+
+def tracking_uri(cfg: DictConfig) -> str:
+    """The configured MLflow URI, or an absolute SQLite store at the project's root."""
+    uri = cfg.tracking.uri
+    if uri:
+        return str(uri)
+    root = Path(os.environ.get("DVC_ROOT") or project_root()).resolve()
+    return f"sqlite:///{root / 'mlflow.db'}"
+
+
+def flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    """{'optim': {'lr': 0.1}} -> {'optim.lr': 0.1}; lists stay values."""
+    if isinstance(d, DictConfig):
+        d = OmegaConf.to_container(d, resolve=True)
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, dict):
+            out.update(flatten(v, key))
+        else:
+            out[key] = v
+    return out

@@ -1,0 +1,58 @@
+"""PNG figures for MLflow: loss curves, predicted against actual, residuals (matplotlib, Agg)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def loss_curves(train_loss: list[float], val_loss: list[float], path: Path, best_epoch: int = 0) -> Path:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    epochs = np.arange(1, len(train_loss) + 1)
+    ax.plot(epochs, train_loss, label="training")
+    if val_loss:
+        ax.plot(epochs[: len(val_loss)], val_loss, label="validation")
+    if best_epoch:
+        ax.axvline(best_epoch, color="grey", linestyle=":", label=f"best epoch ({best_epoch})")
+    ax.set(xlabel="epoch", ylabel="loss (model space)", yscale="log", title="Loss per epoch")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, path: Path, r2: float) -> Path:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=110)
+    ax.scatter(actual, predicted, s=8, alpha=0.5)
+    lo, hi = float(min(actual.min(), predicted.min())), float(max(actual.max(), predicted.max()))
+    ax.plot([lo, hi], [lo, hi], color="black", linewidth=1)
+    ax.set(xlabel="actual price", ylabel="predicted price", title=f"Test set: R\u00b2 = {r2:.3f}")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def residuals(actual: np.ndarray, predicted: np.ndarray, path: Path) -> Path:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    ax.scatter(predicted, actual - predicted, s=8, alpha=0.5)
+    ax.axhline(0, color="black", linewidth=1)
+    ax.set(xlabel="predicted price", ylabel="actual - predicted", title="Test-set residuals")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,48 @@
+"""Stage 2, preprocess: split the raw table, fit the preprocessing on the training part, save arrays.
+
+    python -m housenet.preprocess
+    python -m housenet.preprocess split.test_fraction=0.25 preprocess.log_target=false
+
+Writes ``paths.arrays`` (X/y for train, validation and test, .npz) and
+``paths.preprocessor`` (the fitted state, JSON), which prediction reuses.
+"""
+
+from __future__ import annotations
+
+import hydra
+from omegaconf import DictConfig
+
+from housenet.config import conf_dir
+from housenet.data.arrays import save_arrays
+from housenet.data.preprocessing import Preprocessor, prepare
+from housenet.data.sources import read_raw
+from housenet.stage import run_stage
+
+
+def preprocess(cfg: DictConfig) -> tuple[Preprocessor, dict]:
+    df, prov = read_raw(cfg.paths.raw_csv, cfg.paths.source_json)
+    p = cfg.preprocess
+    pre, arrays = prepare(
+        df, prov.target, val_fraction=float(cfg.split.val_fraction), test_fraction=float(cfg.split.test_fraction),
+        seed=cfg.seed, log_target=bool(p.log_target), standardize_target=bool(p.standardize_target),
+        max_categories=p.max_categories, min_category_count=p.min_category_count,
+    )
+    save_arrays(cfg.paths.arrays, arrays)
+    pre.save(cfg.paths.preprocessor)
+    return pre, arrays
+
+
+def _run(cfg: DictConfig) -> str:
+    pre, a = preprocess(cfg)
+    dropped = f", dropped {len(pre.dropped)} columns" if pre.dropped else ""
+    return (f"{len(a['X_train'])}/{len(a['X_val'])}/{len(a['X_test'])} train/val/test rows, "
+            f"{a['X_train'].shape[1]} features{dropped} -> {cfg.paths.arrays}")
+
+
+@hydra.main(version_base="1.3", config_path=conf_dir(), config_name="config")
+def main(cfg: DictConfig) -> None:
+    run_stage("preprocess", _run, cfg)
+
+
+if __name__ == "__main__":
+    main()

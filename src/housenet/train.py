@@ -1,0 +1,182 @@
+"""Stage 3, train: fit the NumPy network on the prepared arrays, save it, record the run in MLflow.
+
+    python -m housenet.train
+    python -m housenet.train optim.lr=0.003 model.hidden=[32,16]
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from housenet import nn
+from housenet.config import conf_dir, flatten, params_yaml, tracking_uri
+from housenet.data.arrays import load_arrays
+from housenet.data.atomic import atomic_write_json, atomic_write_text
+from housenet.data.preprocessing import Preprocessor
+from housenet.data.sources import load_provenance
+from housenet.progress import Progress
+from housenet.stage import run_stage
+
+PREPROCESSOR_FILE = "preprocessor.json"
+UNTRACKED_KEYS = ("paths", "tracking")  # configuration that does not change the model
+
+
+def network_config(cfg: DictConfig, n_inputs: int) -> nn.MLPConfig:
+    m = cfg.model
+    return nn.MLPConfig(n_inputs=n_inputs, hidden=tuple(m.hidden), activation=m.activation,
+                        leaky_slope=float(m.leaky_slope), dropout=float(m.dropout), dtype=m.dtype)
+
+
+def train_config(cfg: DictConfig) -> nn.TrainConfig:
+    t, o, s = cfg.training, cfg.optim, cfg.schedule
+    return nn.TrainConfig(
+        epochs=t.epochs, batch_size=t.batch_size, loss=t.loss, huber_delta=float(t.huber_delta), seed=cfg.seed,
+        patience=t.patience, min_delta=float(t.min_delta), restore_best=bool(t.restore_best),
+        optim=nn.OptimConfig(name=o.name, lr=_number("optim.lr", o.lr), beta1=float(o.beta1), beta2=float(o.beta2),
+                             eps=float(o.eps), momentum=float(o.momentum), weight_decay=float(o.weight_decay),
+                             clip_norm=None if o.clip_norm is None else float(o.clip_norm)),
+        schedule=nn.ScheduleConfig(name=s.name, step_size=s.step_size, gamma=float(s.gamma),
+                                   min_factor=float(s.min_factor)),
+    )
+
+
+def _number(key: str, v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"{key} must be a number, got {v!r}")
+    return float(v)
+
+
+def fit_network(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.Callback] = ()) -> tuple[nn.MLP, nn.History]:
+    """Build and train the configured network on prepared arrays (no files, no tracking)."""
+    net = nn.MLP(network_config(cfg, arrays["X_train"].shape[1]), seed=cfg.seed)
+    history = nn.fit(net, arrays["X_train"], arrays["y_train"], train_config(cfg),
+                     X_val=arrays["X_val"], y_val=arrays["y_val"], callbacks=callbacks)
+    return net, history
+
+
+@dataclass
+class TrainResult:
+    net: nn.MLP
+    history: nn.History
+    run: Any  # tracking.Run, or None without tracking
+
+
+def train(cfg: DictConfig, *, track: bool = True, parent_run_id: str | None = None,
+          extra_tags: dict[str, str] | None = None) -> TrainResult:
+    """Train, write the model folder, the loss table and the run record; log it all to MLflow."""
+    paths = cfg.paths
+    arrays = load_arrays(paths.arrays)
+    prov = load_provenance(paths.source_json)
+    network_config(cfg, arrays["X_train"].shape[1])  # refuse a bad config before opening a run
+    train_config(cfg)
+    run = _open_run(cfg, prov, parent_run_id, extra_tags) if track else None
+    if run is None:
+        return _train(cfg, arrays, None)
+    from housenet.tracking import run_status
+
+    with run_status(run):
+        return _train(cfg, arrays, run)
+
+
+def _open_run(cfg: DictConfig, prov, parent_run_id: str | None, extra_tags: dict[str, str] | None):
+    from housenet import tracking
+
+    tags = {"data.name": prov.name, "data.sha256": prov.sha256, "data.source": prov.source}
+    commit = tracking.git_commit()
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+    if parent_run_id:
+        tags[tracking.PARENT_TAG] = parent_run_id
+    tags.update(extra_tags or {})
+    run = tracking.start_run(tracking_uri(cfg), cfg.tracking.experiment, tags=tags)
+    run.log_params({k: v for k, v in flatten(cfg).items() if not k.startswith(UNTRACKED_KEYS)})
+    return run
+
+
+def _train(cfg: DictConfig, arrays: dict, run) -> TrainResult:
+    from housenet.tracking import EpochMetrics
+
+    paths = cfg.paths
+    callbacks: list = [Progress(cfg.training.epochs)]
+    if run is not None:
+        callbacks.append(EpochMetrics(run, cfg.tracking.log_every))
+    net, history = fit_network(cfg, arrays, callbacks)
+    metadata = {"best_epoch": history.best_epoch, "epochs_run": history.epochs_run,
+                "train": train_config(cfg).to_dict()}
+    write_model_dir(net, Path(paths.model_dir), Path(paths.preprocessor), metadata)
+    atomic_write_text(paths.loss_csv, loss_table(history))
+    if run is not None:
+        run.log_metrics({"best_epoch": history.best_epoch, "epochs_run": history.epochs_run,
+                         "best_val_loss": min(history.val_loss) if history.val_loss else float("nan"),
+                         "train_seconds": sum(history.seconds),
+                         "train_samples_per_second": history.epochs_run * len(arrays["X_train"]) / max(sum(history.seconds), 1e-9)})
+        _log_artifacts(run, cfg, history)
+        atomic_write_json(paths.run_json, run.to_dict())
+    else:
+        Path(paths.run_json).unlink(missing_ok=True)
+    return TrainResult(net, history, run)
+
+
+def write_model_dir(net: nn.MLP, model_dir: Path, preprocessor: Path, metadata: dict) -> None:
+    """Network plus preprocessing state in one folder, swapped into place whole."""
+    Preprocessor.load(preprocessor)  # must be readable before it becomes part of a model
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.", dir=model_dir.parent))
+    try:
+        nn.save(net, tmp, metadata)
+        shutil.copyfile(preprocessor, tmp / PREPROCESSOR_FILE)
+        if model_dir.exists():
+            shutil.rmtree(model_dir)
+        os.replace(tmp, model_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def loss_table(history: nn.History) -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["epoch", "train_loss", "val_loss", "lr"])
+    for i, tl in enumerate(history.train_loss):
+        vl = history.val_loss[i] if i < len(history.val_loss) else ""
+        w.writerow([i + 1, repr(tl), repr(vl) if vl != "" else "", repr(history.lr[i])])
+    return out.getvalue()
+
+
+def _log_artifacts(run, cfg: DictConfig, history: nn.History) -> None:
+    from housenet import plots
+
+    paths = cfg.paths
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        (d / "config.yaml").write_text(params_yaml(cfg) if isinstance(cfg, DictConfig) else OmegaConf.to_yaml(cfg))
+        plots.loss_curves(history.train_loss, history.val_loss, d / "loss_curves.png", history.best_epoch)
+        run.log_artifacts([d / "config.yaml", d / "loss_curves.png", Path(paths.loss_csv)])
+    run.log_artifacts([Path(paths.model_dir)])
+
+
+def _run(cfg: DictConfig) -> str:
+    res = train(cfg)
+    h = res.history
+    best = f", best val loss {min(h.val_loss):.4g} at epoch {h.best_epoch}" if h.val_loss else ""
+    where = f"; MLflow run {res.run.run_id}" if res.run else ""
+    return f"{h.epochs_run} epochs{best} -> {cfg.paths.model_dir}{where}"
+
+
+@hydra.main(version_base="1.3", config_path=conf_dir(), config_name="config")
+def main(cfg: DictConfig) -> None:
+    run_stage("train", _run, cfg)
+
+
+if __name__ == "__main__":
+    main()
