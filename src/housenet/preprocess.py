@@ -10,7 +10,7 @@ Writes ``paths.arrays`` (X/y for train, validation and test, .npz) and
 from __future__ import annotations
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from housenet.config import conf_dir
 from housenet.data.arrays import save_arrays
@@ -21,12 +21,9 @@ from housenet.stage import run_stage
 
 def preprocess(cfg: DictConfig) -> tuple[Preprocessor, dict]:
     df, prov = read_raw(cfg.paths.raw_csv, cfg.paths.source_json)
-    p = cfg.preprocess
-    pre, arrays = prepare(
-        df, prov.target, val_fraction=float(cfg.split.val_fraction), test_fraction=float(cfg.split.test_fraction),
-        seed=cfg.seed, log_target=bool(p.log_target), standardize_target=bool(p.standardize_target),
-        max_categories=p.max_categories, min_category_count=p.min_category_count,
-    )
+    options = OmegaConf.to_container(cfg.preprocess, resolve=True)  # keyword arguments of Preprocessor.fit
+    pre, arrays = prepare(df, prov.target, val_fraction=float(cfg.split.val_fraction),
+                          test_fraction=float(cfg.split.test_fraction), seed=cfg.seed, **options)
     save_arrays(cfg.paths.arrays, arrays)
     pre.save(cfg.paths.preprocessor)
     return pre, arrays

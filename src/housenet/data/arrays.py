@@ -41,4 +41,5 @@ def load_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
         with np.load(p, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
-        raise DataError(f"{p}: not a readable .npz file ({type(e).__name__}: {e}); re-run the preprocess stage") from None
+        raise DataError(f"{p}: not a readable .npz file ({type(e).__name__}: {e}); "
+                        "re-run the preprocess stage") from None

@@ -53,11 +53,14 @@ def numeric_values(s: pd.Series) -> np.ndarray:
     return values
 
 
-def labels(s: pd.Series) -> np.ndarray:
-    """The column as an object array (rows,) of category labels: ``str(value)``, or None where missing."""
-    values = s.astype(object).to_numpy()
-    missing = pd.isna(values)
-    return np.array([None if m else str(v) for v, m in zip(values, missing)], dtype=object)
+def factorize(s: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """(codes, labels): codes int64 (rows,) index ``labels`` (``str`` of each distinct value); -1 where missing.
+
+    Two values with the same ``str`` (1 and "1") may appear as two entries
+    with the same label; callers work on labels.
+    """
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), [str(u) for u in uniques]
 
 
 def fit_numeric(name: str, s: pd.Series) -> tuple[dict | None, str | None]:
@@ -80,9 +83,11 @@ def fit_numeric(name: str, s: pd.Series) -> tuple[dict | None, str | None]:
 def fit_categorical(name: str, s: pd.Series, max_categories: int, min_category_count: int
                     ) -> tuple[dict | None, str | None]:
     """(fitted column, None), or (None, reason) when the column carries no information."""
-    labs = labels(s)
-    counts = Counter(v for v in labs if v is not None)
-    has_missing = any(v is None for v in labs)
+    codes, labs = factorize(s)
+    counts: Counter[str] = Counter()
+    for label, n in zip(labs, np.bincount(codes[codes >= 0], minlength=len(labs)).tolist()):
+        counts[label] += n
+    has_missing = bool((codes < 0).any())
     for reserved in (MISSING, OTHER):
         if reserved in counts:
             raise DataError(f"column {name!r} contains the value {reserved!r}, reserved by the preprocessor; rename it")
@@ -118,9 +123,10 @@ def transform_into(col: dict, s: pd.Series, out: np.ndarray) -> None:
     index = {level: i for i, level in enumerate(col["levels"])}
     if col["other"]:
         index.update(dict.fromkeys(col["other"], index[OTHER]))
-    missing_code = index.get(MISSING, -1)
-    codes = np.fromiter((missing_code if v is None else index.get(v, -1) for v in labels(s)),
-                        dtype=np.int64, count=len(s))
+    codes, labs = factorize(s)
+    # level of each distinct value (-1: unseen), then the level of a missing value last, so code -1 picks it
+    lookup = np.array([index.get(label, -1) for label in labs] + [index.get(MISSING, -1)], dtype=np.int64)
+    level = lookup[codes]
     out[:] = 0.0
-    rows = np.flatnonzero(codes >= 0)
-    out[rows, codes[rows]] = 1.0
+    rows = np.flatnonzero(level >= 0)
+    out[rows, level[rows]] = 1.0

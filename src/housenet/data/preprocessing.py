@@ -25,7 +25,8 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,7 @@ from .arrays import load_arrays, save_arrays
 from .atomic import atomic_write_json
 from .errors import DataError
 from .split import split_indices
-from .tables import check_columns, check_target, check_table
+from .tables import check_columns, check_table
 
 __all__ = ["Preprocessor", "prepare", "save_arrays", "load_arrays", "FORMAT"]
 
@@ -66,11 +67,14 @@ class Preprocessor:
         for key, v in (("max_categories", max_categories), ("min_category_count", min_category_count)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise DataError(f"preprocess.{key}={v!r} must be a whole number >= 1")
-        drop_columns = [str(c) for c in (drop_columns or ())]
+        if not isinstance(df, pd.DataFrame):
+            raise DataError(f"Preprocessor.fit needs a pandas DataFrame, not {type(df).__name__}")
+        drop_columns = [drop_columns] if isinstance(drop_columns, str) else [str(c) for c in (drop_columns or ())]
         check_table(df, target, "training data")
         unknown = [c for c in drop_columns if c not in df.columns]
         if unknown:
-            raise DataError(f"preprocess.drop_columns names columns not in the table: {', '.join(unknown)}; fix the list")
+            raise DataError(f"preprocess.drop_columns names columns not in the table: {', '.join(unknown)}; "
+                            "fix the list")
         if target in drop_columns:
             raise DataError(f"preprocess.drop_columns contains the target {target!r}; remove it from the list")
 
@@ -94,8 +98,8 @@ class Preprocessor:
             else:
                 kept.append(col)
         if not kept:
-            raise DataError(f"no feature columns left after dropping {', '.join(d['name'] for d in dropped) or 'none'}; "
-                            "the table needs columns besides the target")
+            gone = ", ".join(d["name"] for d in dropped) or "none"
+            raise DataError(f"no feature columns left after dropping {gone}; the table needs columns besides the target")
         options = {"max_categories": int(max_categories), "min_category_count": int(min_category_count),
                    "drop_columns": drop_columns}
         return cls({"target": target, "log_target": bool(log_target), "standardize_target": bool(standardize_target),

@@ -33,7 +33,7 @@ import pandas as pd
 from .atomic import atomic_write_bytes, atomic_write_json
 from .errors import DataError
 from .fetch import check_url, fetch_url
-from .tables import check_table, frame_to_csv_bytes, parse_csv_bytes, read_csv, read_file_bytes, detect_sep
+from .tables import check_table, detect_sep, frame_to_csv_bytes, parse_csv_bytes, read_csv, read_file_bytes
 
 __all__ = ["Provenance", "load_rdataset", "read_csv", "fetch_url", "write_raw", "ingest", "read_raw",
            "load_provenance", "SOURCES", "MIN_ROWS"]
@@ -93,14 +93,21 @@ def load_rdataset(package: str, name: str) -> pd.DataFrame:
 
 
 def write_raw(
-    data: bytes, out_csv: str | os.PathLike, out_meta: str | os.PathLike, *, source: str, name: str,
-    target: str, table: pd.DataFrame, sep: str = ",", encoding: str = "utf-8",
+    data: bytes | pd.DataFrame, out_csv: str | os.PathLike, out_meta: str | os.PathLike, *, source: str,
+    name: str, target: str, table: pd.DataFrame | None = None, sep: str = ",", encoding: str = "utf-8",
 ) -> Provenance:
-    """Write ``data`` (the raw CSV bytes) to ``out_csv`` and its Provenance to ``out_meta``, atomically.
+    """Write the raw CSV to ``out_csv`` and its Provenance (JSON) to ``out_meta``, each atomically.
 
-    ``table`` is ``data`` parsed (for the row count and the column names).
-    If writing ``out_meta`` fails, ``out_csv`` is removed again.
+    ``data`` is the CSV's exact bytes (written unchanged), or a DataFrame
+    (written as ``frame_to_csv_bytes``). ``table`` is ``data`` parsed, for the
+    row count and column names; when None the bytes are parsed (and checked)
+    here with ``sep`` and ``encoding``. If writing ``out_meta`` fails,
+    ``out_csv`` is removed again.
     """
+    if isinstance(data, pd.DataFrame):
+        table, data, sep, encoding = data, frame_to_csv_bytes(data), ",", "utf-8"
+    elif table is None:
+        table = parse_csv_bytes(data, target, origin=str(out_csv), sep=sep, encoding=encoding)
     prov = Provenance(source=source, name=name, rows=int(len(table)), columns=[str(c) for c in table.columns],
                       sha256=hashlib.sha256(data).hexdigest(), target=target, sep=sep, encoding=encoding)
     out_csv = Path(out_csv)
@@ -178,6 +185,7 @@ def read_raw(csv_path: str | os.PathLike, meta_path: str | os.PathLike) -> tuple
     data = read_file_bytes(csv_path)
     actual = hashlib.sha256(data).hexdigest()
     if actual != prov.sha256:
-        raise DataError(f"{csv_path}: sha256 {actual} differs from {meta_path} ({prov.sha256}); re-run the ingest stage")
+        raise DataError(f"{csv_path}: sha256 {actual} differs from {meta_path} ({prov.sha256}); "
+                        "re-run the ingest stage")
     df = parse_csv_bytes(data, prov.target, origin=str(csv_path), sep=prov.sep, encoding=prov.encoding)
     return df, prov

@@ -42,7 +42,8 @@ def _decode(data: bytes, origin: str, encoding: str) -> str:
     try:
         codecs.lookup(encoding)
     except LookupError:
-        raise DataError(f"{origin}: unknown encoding {encoding!r}; set data.encoding to e.g. utf-8 or latin-1") from None
+        raise DataError(f"{origin}: unknown encoding {encoding!r}; "
+                        "set data.encoding to e.g. utf-8 or latin-1") from None
     if codecs.lookup(encoding).name == "utf-8" and data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
     try:
@@ -75,8 +76,9 @@ def detect_sep(data: bytes, *, origin: str = "<data>", encoding: str = "utf-8") 
 
 
 def _read(text: str, sep: str, **kwargs) -> pd.DataFrame:
-    engine = "c" if len(sep) == 1 else "python"
-    return pd.read_csv(io.StringIO(text), sep=sep, engine=engine, **kwargs)
+    if len(sep) == 1:  # low_memory=False: infer each column's type from all its rows, not chunk by chunk
+        return pd.read_csv(io.StringIO(text), sep=sep, engine="c", low_memory=False, **kwargs)
+    return pd.read_csv(io.StringIO(text), sep=sep, engine="python", **kwargs)
 
 
 def _row(position: int) -> str:
