@@ -6,7 +6,6 @@ import statistics
 from datetime import datetime
 
 LIBS = ("housenet", "torch", "sklearn")
-NOISY = 0.2  # a run is flagged when other processes kept this many cores busy on average
 
 
 def weights_per_sample(n_inputs: int, arch) -> int:
@@ -21,6 +20,10 @@ def flops_per_sample(n_inputs: int, arch) -> int:
 
 def _key(arch, dtype: str, batch: int) -> str:
     return f"{'-'.join(map(str, arch))}/{dtype}/{batch}"
+
+
+def _net(arch) -> str:
+    return f"D-{'-'.join(map(str, arch))}-1"
 
 
 def summarise(results: dict) -> dict:
@@ -61,7 +64,7 @@ def targets(cells: dict, results: dict) -> list[dict]:
     small, big = min(results["plan"]["batches"]), max(results["plan"]["batches"])
     out = []
     for cell in cells.values():
-        name = f"{'-'.join(map(str, cell['arch']))} {cell['dtype']} batch {cell['batch']}"
+        name = f"{_net(cell['arch'])} {cell['dtype']} batch {cell['batch']}"
         need = {small: 3.0, big: 1.0}.get(cell["batch"])
         if need is None:
             continue
@@ -118,16 +121,16 @@ def render(results: dict) -> str:
         ], "ll"),
         "## Throughput", "",
         f"Median samples/s over all measured epochs ({plan['rounds']} interleaved round(s), each run after its own "
-        f"warm-up epoch); {plan['rows']:,} rows x {results['n_inputs']} inputs. Architecture D-h1-h2-1 with D = 64.", "",
+        f"warm-up epoch); {plan['rows']:,} rows x D = {results['n_inputs']} inputs; network D-h1-h2-1.", "",
     ]
     rows = []
     for c in cells:
         med = {k: c["libs"][k]["median_sps"] for k in LIBS}
         n_ep = "/".join(str(len(c["libs"][k]["epoch_sps"])) for k in LIBS)
-        rows.append([f"64-{'-'.join(map(str, c['arch']))}-1", c["dtype"], str(c["batch"]), *(_sps(med[k]) for k in LIBS),
+        rows.append([_net(c["arch"]), c["dtype"], str(c["batch"]), *(_sps(med[k]) for k in LIBS),
                      f"{c['ratio_torch']:.2f}x", f"{c['ratio_sklearn']:.2f}x", n_ep])
     lines += _table(["network", "dtype", "batch", "housenet", "PyTorch", "sklearn", "housenet / torch",
-                     "housenet / sklearn", "epochs (h/t/s)"], rows, "llrrrrrrrr")
+                     "housenet / sklearn", "epochs (h/t/s)"], rows, "llrrrrrrr")
     lines += ["## Targets", ""]
     lines += _table(["target", "configuration", "measured", "status"],
                     [[t["target"], t["config"], t["value"], "met" if t["met"] else "**not met**"]
@@ -160,7 +163,7 @@ def _peak_section(results: dict, cells: list[dict]) -> list[str]:
         fps = flops_per_sample(n_inputs, c["arch"])
         for lib in LIBS:
             d = c["libs"][lib]
-            rows.append([f"64-{'-'.join(map(str, c['arch']))}-1", c["dtype"], lib, _sps(d["median_sps"]),
+            rows.append([_net(c["arch"]), c["dtype"], lib, _sps(d["median_sps"]),
                          f"{fps:,}", f"{d['gflops']:.1f}", f"{d['fraction_of_peak']:.0%}",
                          f"{d['fraction_of_gemm_bound']:.0%}"])
         rows.append(["", "", "*GEMM bound*", _sps(c["gemm_bound_sps"]), "", "", "", ""])
@@ -172,7 +175,7 @@ def _peak_section(results: dict, cells: list[dict]) -> list[str]:
         for i, g in enumerate(results["matmul"][0]["steps"][key]["gemms"]):
             best = max(p["steps"][key]["gemms"][i]["gflops"] for p in results["matmul"])
             dtype, arch = key.split("/")
-            rows.append([f"64-{arch}-1", dtype, g["role"], f"({g['m']}x{g['k']}) @ ({g['k']}x{g['n']})", f"{best:.1f}"])
+            rows.append([f"D-{arch}-1", dtype, g["role"], f"({g['m']}x{g['k']}) @ ({g['k']}x{g['n']})", f"{best:.1f}"])
     lines += _table(["network", "dtype", "role", "shape", "GFLOP/s"], rows, "llllr")
     return lines
 
@@ -200,29 +203,35 @@ def _method_section(results: dict) -> list[str]:
         "mini-batch (one Adam step per call, with sklearn's per-call input validation). With float32 input "
         f"sklearn computes forward and backward in float32 ({sk_note}but the Adam update itself is formed in "
         "float64, since its bias-corrected learning rate is a numpy float64 scalar, and cast back on `+=`).",
-        f"- Epochs: per run one warm-up epoch, then {plan['epochs']} measured epochs, or fewer (never under 3) once "
+        f"- Epochs: per run one warm-up epoch, then {plan['epochs']} measured epochs, or fewer (never under "
+        f"{min(3, plan['epochs'])}) once "
         f"the measured epochs of that run passed {plan['max_seconds']:g} s (this shortens the slow batch-32 runs); "
         f"{plan['rounds']} round(s), every configuration's three libraries back to back in an order rotated per "
         "configuration and round. Medians are over every measured epoch of all rounds.",
-        "- The last partial batch is trained on by all three (100,000 is not a multiple of 256 or 4096).",
+        f"- The last, smaller batch of an epoch is trained on by all three ({plan['rows']:,} rows).",
+        f"- Before each run the parent waits up to {plan['quiet_wait']:g} s ({plan['quiet_budget']:g} s in all; "
+        f"{results['quiet_waited_seconds']:.0f} s were used) for other processes to go idle; a run "
+        f"during which they kept {results['noisy_cores']} cores or more busy is run again once (at most "
+        f"{plan['retries']} such repeats) and the quieter of the two is kept.",
         "",
     ]
 
 
 def _noise_section(results: dict, cells: list[dict]) -> list[str]:
-    runs = results["runs"]
-    noisy = [r for r in runs if r["other_cpu_cores"] >= NOISY]
-    steal = max(r["steal_cores"] for r in runs)
-    lines = ["## Noise", "",
-             f"Other processes kept on average {statistics.mean(r['other_cpu_cores'] for r in runs):.2f} cores busy "
-             f"during the runs (the most in one run: {max(r['other_cpu_cores'] for r in runs):.2f}; hypervisor steal "
-             f"at most {steal:.2f} cores). "]
+    runs, limit = results["runs"], results["noisy_cores"]
+    noisy = [r for r in runs if r["other_cpu_cores"] >= limit]
+    repeated = sum("discarded" in r for r in runs)
+    text = (f"Other processes kept on average {statistics.mean(r['other_cpu_cores'] for r in runs):.2f} cores busy "
+            f"during the kept runs (the most in one run: {max(r['other_cpu_cores'] for r in runs):.2f}; hypervisor "
+            f"steal at most {max(r['steal_cores'] for r in runs):.2f} cores); {repeated} run(s) were repeated for "
+            f"noise. ")
     if noisy:
-        lines[-1] += (f"{len(noisy)} of {len(runs)} runs saw {NOISY} or more cores of other load: "
-                      + ", ".join(f"{r['lib']} {'-'.join(map(str, r['arch']))} {r['dtype']} b{r['batch']} "
-                                  f"(round {r['round'] + 1}, {r['other_cpu_cores']:.2f})" for r in noisy) + ".")
+        names = [f"{r['lib']} {_net(r['arch'])} {r['dtype']} b{r['batch']} ({r['other_cpu_cores']:.2f})"
+                 for r in noisy]
+        text += (f"{len(noisy)} of {len(runs)} kept runs still saw {limit} cores or more of other load: "
+                 + ", ".join(names[:10]) + (", ..." if len(names) > 10 else "") + ".")
     else:
-        lines[-1] += f"No run saw {NOISY} cores or more of other load."
+        text += f"No kept run saw {limit} cores or more of other load."
     spread = []
     for c in cells:
         for lib in LIBS:
@@ -230,6 +239,8 @@ def _noise_section(results: dict, cells: list[dict]) -> list[str]:
             if len(rm) > 1:
                 spread.append((max(rm) - min(rm)) / statistics.median(rm))
     if spread:
-        lines[-1] += (f" Between rounds, a run's median moved by {statistics.median(spread):.0%} (median over "
-                      f"configurations; largest {max(spread):.0%}). Per-epoch timings are in the JSON output.")
-    return lines + [""]
+        text += (f" Between rounds, a run's median moved by {statistics.median(spread):.0%} (median over "
+                 f"configurations and libraries; largest {max(spread):.0%}).")
+    probes = ", ".join(f"{p['other_cpu_cores']:.2f}" for p in results["matmul"])
+    text += f" Other load during the matmul probes: {probes} cores. Per-epoch timings are in the JSON output."
+    return ["## Noise", "", text, ""]

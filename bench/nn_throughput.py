@@ -43,14 +43,18 @@ class Plan:
     max_seconds: float  # ... or fewer, once a run's measured epochs took this long (at least 3)
     matmul_size: int
     matmul_repeats: int
-    quiet_wait: float  # before each run, wait up to this long for other processes to go idle
+    matmul_seconds: float  # each matmul figure is a median over at least this long
+    quiet_wait: float  # before each run, wait up to this long for other processes to go idle ...
+    quiet_budget: float  # ... and this long in all
     retries: int  # noisy runs (other load >= NOISY cores) repeated once each, at most this many in all
 
 
 FULL = Plan(rows=100_000, archs=((64, 32), (256, 256)), batches=(32, 256, 4096), dtypes=("float64", "float32"),
-            rounds=2, epochs=5, max_seconds=10.0, matmul_size=2048, matmul_repeats=10, quiet_wait=20.0, retries=12)
+            rounds=2, epochs=5, max_seconds=10.0, matmul_size=2048, matmul_repeats=10, matmul_seconds=0.3, quiet_wait=15.0,
+            quiet_budget=120.0, retries=10)
 QUICK = Plan(rows=8_192, archs=FULL.archs, batches=FULL.batches, dtypes=FULL.dtypes,
-             rounds=1, epochs=2, max_seconds=1.0, matmul_size=1024, matmul_repeats=3, quiet_wait=0.0, retries=0)
+             rounds=1, epochs=2, max_seconds=1.0, matmul_size=1024, matmul_repeats=3, matmul_seconds=0.02, quiet_wait=0.0,
+             quiet_budget=0.0, retries=0)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -70,6 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     worker.add_argument("--threads", type=int, default=1)
     worker.add_argument("--size", type=int, default=FULL.matmul_size, help="matmul: square size")
     worker.add_argument("--repeats", type=int, default=FULL.matmul_repeats, help="matmul: repeats")
+    worker.add_argument("--min-seconds", type=float, default=FULL.matmul_seconds, help="matmul: least time each")
     return p.parse_args(argv)
 
 
@@ -81,7 +86,8 @@ def run_worker(args: argparse.Namespace) -> dict:
         return nn_workers.numpy_info()
     if args.worker == "matmul":
         archs = [[int(h) for h in a.split(",")] for a in args.arch.split(";")]
-        return nn_workers.run_matmul(args.size, args.batch, archs, N_INPUTS, args.repeats, args.threads)
+        return nn_workers.run_matmul(args.size, args.batch, archs, N_INPUTS, args.repeats, args.threads,
+                                     args.min_seconds)
     arch = [int(h) for h in args.arch.split(",")]
     return nn_workers.run_trainer(args.worker, arch, args.batch, args.dtype, args.rows, args.epochs,
                                   args.max_seconds, args.threads)
@@ -96,8 +102,17 @@ def _busy_and_steal_seconds() -> tuple[float, float]:
     return (user + nice + system + irq + softirq) / tick, steal / tick
 
 
-def wait_for_quiet(max_wait: float, window: float = 0.5) -> float:
-    """Wait (at most ``max_wait`` s) until other processes use under NOISY cores; return the seconds waited."""
+class QuietWaiter:
+    """Waits before a run until other processes use under NOISY cores, within a per-wait and a total budget."""
+
+    def __init__(self, max_wait: float, budget: float):
+        self.max_wait, self.budget, self.waited = max_wait, budget, 0.0
+
+    def __call__(self) -> None:
+        self.waited += _wait_for_quiet(min(self.max_wait, self.budget - self.waited))
+
+
+def _wait_for_quiet(max_wait: float, window: float = 0.5) -> float:
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < max_wait:
         busy0, _ = _busy_and_steal_seconds()
@@ -146,14 +161,15 @@ def regenerate_command(argv: list[str]) -> str:
 
 
 def orchestrate(plan: Plan, log=print) -> dict:
+    wait_for_quiet = QuietWaiter(plan.quiet_wait, plan.quiet_budget)
     info = call_worker("info")
     threads = info["blas_threads"]
     arch_list = ";".join(",".join(map(str, a)) for a in plan.archs)
-    matmul_opts = dict(size=plan.matmul_size, repeats=plan.matmul_repeats, batch=max(plan.batches),
-                       arch=arch_list, threads=threads)
+    matmul_opts = dict(size=plan.matmul_size, repeats=plan.matmul_repeats, min_seconds=plan.matmul_seconds,
+                       batch=max(plan.batches), arch=arch_list, threads=threads)
     log(f"numpy BLAS: {info['blas']['internal_api']} {info['blas']['version']}, kernel "
         f"{info['blas']['architecture']}, {threads} threads; matmul probe ...")
-    wait_for_quiet(plan.quiet_wait)
+    wait_for_quiet()
     matmul = [call_worker("matmul", **matmul_opts)]
     configs = list(itertools.product(plan.archs, plan.dtypes, plan.batches))
     total = plan.rounds * len(configs) * len(LIBS)
@@ -164,13 +180,13 @@ def orchestrate(plan: Plan, log=print) -> dict:
             for lib in LIBS[shift:] + LIBS[:shift]:
                 opts = dict(arch=",".join(map(str, arch)), batch=batch, dtype=dtype, rows=plan.rows,
                             epochs=plan.epochs, max_seconds=plan.max_seconds, threads=threads)
-                wait_for_quiet(plan.quiet_wait)
+                wait_for_quiet()
                 res = call_worker(lib, **opts)
                 if res["other_cpu_cores"] >= NOISY and retries_left > 0:
                     retries_left -= 1
                     log(f"      {lib} {opts['arch']} {dtype} batch {batch}: other load "
                         f"{res['other_cpu_cores']:.2f} cores, running it again")
-                    wait_for_quiet(plan.quiet_wait)
+                    wait_for_quiet()
                     again = call_worker(lib, **opts)
                     again["discarded"] = res  # the noisier of the two is kept for the record only
                     res = again if again["other_cpu_cores"] <= res["other_cpu_cores"] else dict(res, discarded=again)
@@ -181,9 +197,9 @@ def orchestrate(plan: Plan, log=print) -> dict:
                     f"{plan.rows / measured[len(measured) // 2]:>10,.0f} samples/s "
                     f"({len(measured)} epochs, loss {res['final_loss']:.3f}, other load {res['other_cpu_cores']:.2f})")
     log("matmul probe again ...")
-    wait_for_quiet(plan.quiet_wait)
+    wait_for_quiet()
     matmul.append(call_worker("matmul", **matmul_opts))
-    return {"info": info, "matmul": matmul, "runs": runs}
+    return {"info": info, "matmul": matmul, "runs": runs, "quiet_waited_seconds": wait_for_quiet.waited}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     results.update(
         plan=asdict(plan), quick=args.quick, command=regenerate_command(argv), started=started.isoformat(),
         duration_seconds=time.perf_counter() - t0, cpu_model=cpu_model(), cores=os.cpu_count(), env=env_blas,
-        n_inputs=N_INPUTS, load_average_end=os.getloadavg(),
+        n_inputs=N_INPUTS, noisy_cores=NOISY, load_average_end=os.getloadavg(),
     )
     results["summary"] = nn_report.summarise(results)
     json_path.parent.mkdir(parents=True, exist_ok=True)

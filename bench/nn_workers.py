@@ -190,8 +190,12 @@ def _operand(rng, shape, transposed, dtype):
     return rng.standard_normal(shape).astype(dtype)
 
 
-def run_matmul(size: int, batch: int, archs: list[list[int]], n_inputs: int, repeats: int, threads: int) -> dict:
-    """GFLOP/s of a square size^3 matmul and of every GEMM in a batch-``batch`` training step."""
+def run_matmul(size: int, batch: int, archs: list[list[int]], n_inputs: int, repeats: int, threads: int,
+               min_seconds: float) -> dict:
+    """GFLOP/s of a square size^3 matmul and of every GEMM in a batch-``batch`` training step.
+
+    Each figure is a median over at least ``repeats`` calls and ``min_seconds`` of calls.
+    """
     from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(0)
@@ -200,7 +204,7 @@ def run_matmul(size: int, batch: int, archs: list[list[int]], n_inputs: int, rep
         for dtype in ("float64", "float32"):
             a, b = (rng.standard_normal((size, size)).astype(dtype) for _ in range(2))
             c = np.empty_like(a)
-            sec = _median_seconds(lambda: np.matmul(a, b, out=c), repeats, 0.5)
+            sec = _median_seconds(lambda: np.matmul(a, b, out=c), repeats, min_seconds)
             out["square"][dtype] = {"seconds": sec, "gflops": 2 * size**3 / sec / 1e9}
             for arch in archs:
                 sizes = [n_inputs, *arch, 1]
@@ -208,7 +212,7 @@ def run_matmul(size: int, batch: int, archs: list[list[int]], n_inputs: int, rep
                 for role, ls, rs, lt, rt in step_gemms(batch, sizes):
                     left, right = _operand(rng, ls, lt, dtype), _operand(rng, rs, rt, dtype)
                     res = np.empty((ls[0], rs[1]), dtype)
-                    sec = _median_seconds(lambda: np.matmul(left, right, out=res), repeats, 0.2)
+                    sec = _median_seconds(lambda: np.matmul(left, right, out=res), repeats, min_seconds)
                     flops = 2 * ls[0] * ls[1] * rs[1]
                     rows.append({"role": role, "m": ls[0], "k": ls[1], "n": rs[1], "seconds": sec,
                                  "gflops": flops / sec / 1e9})

@@ -2,8 +2,12 @@
 
 A fitted column is a plain JSON-ready dict:
 
-    {"name": "Lot_Area", "kind": "numeric", "median": m, "mean": mu, "std": s}
-        one feature: (value - mean) / std, missing or infinite values -> median first
+    {"name": "Lot_Area", "kind": "numeric", "median": m, "log1p": bool, "mean": mu, "std": s,
+     "clip": [lo, hi] or null}
+        one feature: missing or infinite values -> median first; then, if
+        "log1p", log(1 + max(value, 0)); then (value - mean) / std; then, if
+        "clip", clipped to [lo, hi] (in standardised units). A state without
+        "log1p" or "clip" (written before they existed) means false / null.
     {"name": "Alley", "kind": "categorical", "levels": [...], "other": [...]}
         one feature per level (one-hot). ``levels``: the kept categories sorted,
         then "__other__" (stands for the categories listed in ``other``) and
@@ -14,6 +18,7 @@ A fitted column is a plain JSON-ready dict:
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import numpy as np
@@ -63,8 +68,23 @@ def factorize(s: pd.Series) -> tuple[np.ndarray, list[str]]:
     return np.asarray(codes, dtype=np.int64), [str(u) for u in uniques]
 
 
-def fit_numeric(name: str, s: pd.Series) -> tuple[dict | None, str | None]:
-    """(fitted column, None), or (None, reason) when the column carries no information."""
+def skewness(x: np.ndarray) -> float:
+    """Sample skewness (third standardised moment, population form) of a finite 1-D array; 0 when constant."""
+    d = x - x.mean()
+    m2 = float(np.mean(d * d))
+    return float(np.mean(d * d * d)) / m2 ** 1.5 if m2 > 0 else 0.0
+
+
+def fit_numeric(name: str, s: pd.Series, *, log_skewed: bool = False, skew_threshold: float = 1.0,
+                clip: float | None = None, clip_to_range: bool = False) -> tuple[dict | None, str | None]:
+    """(fitted column, None), or (None, reason) when the column carries no information.
+
+    ``log_skewed``: use log1p of the column when all its training values are
+    >= 0, their skewness exceeds ``skew_threshold`` and log1p lowers the
+    absolute skewness. ``clip``: clip the standardised feature to
+    [-clip, clip]; ``clip_to_range``: clip it to the standardised training
+    range (both: the narrower of the two).
+    """
     values = numeric_values(s)
     finite = values[~np.isnan(values)]
     if finite.size == 0:
@@ -74,10 +94,27 @@ def fit_numeric(name: str, s: pd.Series) -> tuple[dict | None, str | None]:
         return None, f"a single distinct value ({distinct[0]!r})"
     median = float(np.median(finite))
     imputed = np.where(np.isnan(values), median, values)
+    log1p = False
+    if log_skewed and distinct[0] >= 0 and np.isfinite(imputed).all():
+        skew = skewness(imputed)
+        if skew > skew_threshold and abs(skewness(np.log1p(imputed))) < abs(skew):
+            log1p = True
+            imputed = np.log1p(imputed)
     mean, std = float(imputed.mean()), float(imputed.std())
     if not (np.isfinite(mean) and np.isfinite(std)):
         raise DataError(f"column {name!r} has values too large to standardise; rescale it or drop it")
-    return {"name": name, "kind": "numeric", "median": median, "mean": mean, "std": std if std > 0 else 1.0}, None
+    std = std if std > 0 else 1.0
+    bounds = None
+    if clip is not None or clip_to_range:
+        lo, hi = -math.inf, math.inf
+        if clip is not None:
+            lo, hi = -float(clip), float(clip)
+        if clip_to_range:
+            z = (imputed - mean) / std
+            lo, hi = max(lo, float(z.min())), min(hi, float(z.max()))
+        bounds = [lo, hi]
+    return {"name": name, "kind": "numeric", "median": median, "log1p": log1p, "mean": mean, "std": std,
+            "clip": bounds}, None
 
 
 def fit_categorical(name: str, s: pd.Series, max_categories: int, min_category_count: int
@@ -118,7 +155,12 @@ def transform_into(col: dict, s: pd.Series, out: np.ndarray) -> None:
     if col["kind"] == "numeric":
         values = numeric_values(s)
         values[np.isnan(values)] = col["median"]
+        if col.get("log1p", False):
+            values = np.log1p(np.maximum(values, 0.0))  # below the training minimum (0): as 0
         out[:, 0] = (values - col["mean"]) / col["std"]
+        bounds = col.get("clip")
+        if bounds is not None:
+            np.clip(out[:, 0], bounds[0], bounds[1], out=out[:, 0])
         return
     index = {level: i for i, level in enumerate(col["levels"])}
     if col["other"]:

@@ -2,8 +2,13 @@
 
 ``Preprocessor.fit(train_df, target)`` learns, from the training rows only:
 
-- numeric columns: the median (to fill missing and infinite values), then the
-  mean and population std of the filled column (to standardise);
+- numeric columns: the median (to fill missing and infinite values), then
+  (``log_skewed``) whether to take log1p of the column: only when its training
+  values are all >= 0, their skewness exceeds ``skew_threshold`` and log1p
+  lowers it; then the mean and population std of the filled (logged) column,
+  to standardise; then (``clip``, ``clip_to_range``) the bounds the
+  standardised feature is clipped to, so rows far outside the training data
+  cannot push the network into extrapolation;
 - categorical columns (bool, object, string, category dtypes; a yes/no column
   is a 2-level categorical): the levels for a one-hot encoding (see columns.py);
 - columns with a single distinct value are dropped (``dropped`` says why);
@@ -62,11 +67,28 @@ class Preprocessor:
     def fit(
         cls, df: pd.DataFrame, target: str, *, log_target: bool = True, standardize_target: bool = True,
         max_categories: int = 50, min_category_count: int = 1, drop_columns: Iterable[str] = (),
+        log_skewed: bool = False, skew_threshold: float = 1.0, clip: float | None = None,
+        clip_to_range: bool = False,
     ) -> "Preprocessor":
-        """Learn the preprocessing from ``df`` (the TRAINING rows only) with ``target`` as the label column."""
+        """Learn the preprocessing from ``df`` (the TRAINING rows only) with ``target`` as the label column.
+
+        ``log_skewed``, ``skew_threshold``: log1p of non-negative numeric columns whose
+        training skewness exceeds the threshold (and which log1p makes less skewed).
+        ``clip``: clip standardised numeric features to [-clip, clip] (None: no clipping);
+        ``clip_to_range``: clip them to their standardised training range.
+        """
         for key, v in (("max_categories", max_categories), ("min_category_count", min_category_count)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise DataError(f"preprocess.{key}={v!r} must be a whole number >= 1")
+        for key, v in (("log_skewed", log_skewed), ("clip_to_range", clip_to_range)):
+            if not isinstance(v, (bool, np.bool_)):
+                raise DataError(f"preprocess.{key}={v!r} must be true or false")
+        if isinstance(skew_threshold, bool) or not isinstance(skew_threshold, (int, float, np.number)) \
+                or not np.isfinite(skew_threshold):
+            raise DataError(f"preprocess.skew_threshold={skew_threshold!r} must be a finite number")
+        if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float, np.number))
+                                 or not np.isfinite(clip) or clip <= 0):
+            raise DataError(f"preprocess.clip={clip!r} must be a positive number, or null for no clipping")
         if not isinstance(df, pd.DataFrame):
             raise DataError(f"Preprocessor.fit needs a pandas DataFrame, not {type(df).__name__}")
         drop_columns = [drop_columns] if isinstance(drop_columns, str) else [str(c) for c in (drop_columns or ())]
@@ -90,7 +112,10 @@ class Preprocessor:
                 continue
             s = df[name]
             if C.column_kind(s) == "numeric":
-                col, reason = C.fit_numeric(str(name), s)
+                col, reason = C.fit_numeric(str(name), s, log_skewed=bool(log_skewed),
+                                            skew_threshold=float(skew_threshold),
+                                            clip=None if clip is None else float(clip),
+                                            clip_to_range=bool(clip_to_range))
             else:
                 col, reason = C.fit_categorical(str(name), s, int(max_categories), int(min_category_count))
             if col is None:
@@ -101,7 +126,9 @@ class Preprocessor:
             gone = ", ".join(d["name"] for d in dropped) or "none"
             raise DataError(f"no feature columns left after dropping {gone}; the table needs columns besides the target")
         options = {"max_categories": int(max_categories), "min_category_count": int(min_category_count),
-                   "drop_columns": drop_columns}
+                   "drop_columns": drop_columns, "log_skewed": bool(log_skewed),
+                   "skew_threshold": float(skew_threshold), "clip": None if clip is None else float(clip),
+                   "clip_to_range": bool(clip_to_range)}
         return cls({"target": target, "log_target": bool(log_target), "standardize_target": bool(standardize_target),
                     "target_mean": mean, "target_std": std, "options": options, "n_rows": int(len(df)),
                     "columns": kept, "dropped": dropped})

@@ -1,0 +1,116 @@
+"""`dvc repro` for real, in a copy of the project in a temporary Git repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.pipeline.conftest import BIN, env_for, run, set_params
+
+pytestmark = pytest.mark.slow
+
+DVC = str(BIN / "dvc")
+STAGES = ["ingest", "preprocess", "train", "evaluate"]
+
+
+def ran(output: str) -> list[str]:
+    return [s for s in STAGES if f"Running stage '{s}'" in output]
+
+
+def small(project: Path) -> None:
+    set_params(project, "training.epochs=6", "training.patience=null", "model.hidden=[16]",
+               f"tracking.uri=sqlite:///{project}/mlflow.db")
+
+
+def test_repro_runs_all_then_nothing_then_only_what_changed(project):
+    small(project)
+    first = run([DVC, "repro"], project)
+    assert ran(first.stdout) == STAGES
+    metrics = json.loads((project / "reports" / "metrics.json").read_text())
+    assert {"test_r2", "test_rmse", "test_mae"} <= set(metrics)
+    shown = run([DVC, "metrics", "show", "--json"], project).stdout
+    assert "test_r2" in shown
+
+    second = run([DVC, "repro"], project)
+    assert ran(second.stdout) == []
+
+    before = (project / "reports" / "metrics.json").read_bytes()
+    set_params(project, "optim.lr=0.003")
+    third = run([DVC, "repro"], project)
+    assert ran(third.stdout) == ["train", "evaluate"]
+    assert "optim.lr" in run([DVC, "params", "diff"], project).stdout
+
+    set_params(project, "optim.lr=0.001")  # back to the first value: the same metrics, bit for bit
+    run([DVC, "repro", "--no-run-cache"], project)
+    assert (project / "reports" / "metrics.json").read_bytes() == before
+
+
+def test_an_edit_of_conf_without_regenerating_params_fails_loudly(project):
+    small(project)
+    conf = project / "conf" / "optim" / "adam.yaml"
+    conf.write_text(conf.read_text().replace("lr: 0.001", "lr: 0.002"))
+    proc = run([DVC, "repro"], project, check=False)
+    assert proc.returncode != 0
+    assert "params.yaml differs from conf/ at optim.lr" in proc.stdout + proc.stderr
+    assert not (project / "models" / "model").exists()
+
+
+def test_dvc_exp_run_with_a_hydra_override(project):
+    small(project)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "small"], project)
+    run([DVC, "repro"], project)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "baseline"], project)
+    proc = run([DVC, "exp", "run", "-S", "optim.lr=0.003"], project)
+    assert ran(proc.stdout) == ["train", "evaluate"]
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert params["optim"]["lr"] == 0.003
+    table = run([DVC, "exp", "show", "--json"], project).stdout
+    assert "0.003" in table and "test_r2" in table
+
+
+def test_push_and_pull_through_a_local_remote(project, tmp_path):
+    small(project)
+    run([DVC, "repro"], project)
+    remote = tmp_path / "remote"
+    run([DVC, "remote", "add", "-d", "local", str(remote)], project)
+    run([DVC, "push"], project)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "results"], project)
+
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(project), str(clone)], tmp_path)
+    run([DVC, "pull"], clone)
+    assert (clone / "models" / "model" / "network.npz").read_bytes() == \
+        (project / "models" / "model" / "network.npz").read_bytes()
+    assert ran(run([DVC, "repro"], clone).stdout) == []  # nothing to run: the outputs came from the remote
+
+
+def test_a_stage_killed_midway_leaves_a_consistent_lock_and_repro_recovers(project):
+    set_params(project, "training.epochs=100000", "training.patience=null", "model.hidden=[16]",
+               f"tracking.uri=sqlite:///{project}/mlflow.db")
+    run([DVC, "repro", "preprocess"], project)
+    lock_before = (project / "dvc.lock").read_text()
+    proc = subprocess.Popen([DVC, "repro"], cwd=project, env=env_for(project), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    seen = []
+    for line in proc.stdout:  # wait until training is under way (the first progress line)
+        seen.append(line)
+        if line.startswith("epoch 1/"):
+            break
+    time.sleep(1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert any(line.startswith("epoch 1/") for line in seen), "".join(seen)
+    assert (project / "dvc.lock").read_text() == lock_before
+    assert not (project / "models" / "model").exists()
+    small(project)
+    assert ran(run([DVC, "repro"], project).stdout) == ["train", "evaluate"]
