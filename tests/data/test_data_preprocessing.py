@@ -210,3 +210,118 @@ def test_ames_from_frame_and_from_csv_agree(tmp_path):
     assert a.transform(frame).tobytes() == b.transform(csv).tobytes()
     levels = {c["name"]: c["levels"] for c in a.columns if c["kind"] == "categorical"}
     assert levels["Mas_Vnr_Type"][-1] == MISSING
+
+
+def _skewed(n=200, seed=0):
+    """A heavy-tailed non-negative column, a symmetric one, one with negatives, a categorical, a price."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "price": rng.uniform(100.0, 900.0, n),
+        "lot": rng.lognormal(9.0, 1.0, n),  # skewness ~6: logged
+        "year": rng.normal(1970.0, 20.0, n),  # symmetric: kept as is
+        "delta": rng.lognormal(0.0, 1.0, n) - 1.0,  # skewed but has negatives: kept as is
+        "pool": np.where(np.arange(n) % 10 == 0, rng.uniform(100.0, 800.0, n), 0.0),  # mostly zeros: logged
+        "kind": (["a", "b", "c"] * n)[:n],
+    })
+
+
+def test_log_skewed_applies_log1p_to_skewed_nonnegative_columns_only():
+    df = _skewed()
+    plain = Preprocessor.fit(df, "price")
+    assert [c["log1p"] for c in plain.columns if c["kind"] == "numeric"] == [False] * 4
+    pre = Preprocessor.fit(df, "price", log_skewed=True, skew_threshold=1.0)
+    logged = {c["name"]: c["log1p"] for c in pre.columns if c["kind"] == "numeric"}
+    assert logged == {"lot": True, "year": False, "delta": False, "pool": True}
+    assert pre.options["log_skewed"] is True and pre.options["skew_threshold"] == 1.0
+    X = pre.transform(df)
+    i = pre.feature_names.index("lot")
+    expected = np.log1p(df["lot"].to_numpy())
+    assert np.allclose(X[:, i], (expected - expected.mean()) / expected.std())
+    assert np.array_equal(X[:, pre.feature_names.index("year")], plain.transform(df)[:, plain.feature_names.index("year")])
+    # a threshold above the skewness leaves the column alone
+    high = Preprocessor.fit(df, "price", log_skewed=True, skew_threshold=1e6)
+    assert not any(c.get("log1p") for c in high.columns)
+    # unseen rows: missing -> the raw training median before log1p; negative values count as 0
+    col = pre.columns[0]
+    out = pre.transform(pd.DataFrame({"lot": [np.nan, -5.0, 0.0], "year": 1970.0, "delta": 0.0, "pool": 0.0,
+                                      "kind": "a"}))[:, i]
+    assert np.allclose(out, [(np.log1p(col["median"]) - col["mean"]) / col["std"],
+                             -col["mean"] / col["std"], -col["mean"] / col["std"]])
+
+
+def test_clip_bounds_standardised_features():
+    df = _skewed()
+    pre = Preprocessor.fit(df, "price", clip=2.0)
+    assert pre.options["clip"] == 2.0
+    assert all(c["clip"] == [-2.0, 2.0] for c in pre.columns if c["kind"] == "numeric")
+    X = pre.transform(df)
+    numeric = [i for i, n in enumerate(pre.feature_names) if "=" not in n]
+    assert X[:, numeric].max() == 2.0 and X[:, numeric].min() >= -2.0
+    far = pre.transform(pd.DataFrame({"lot": [1e12, -1e12], "year": [1e6, -1e6], "delta": 0.0, "pool": 0.0,
+                                      "kind": "a"}))
+    assert far[:, pre.feature_names.index("lot")].tolist() == [2.0, -2.0]
+    assert far[:, pre.feature_names.index("year")].tolist() == [2.0, -2.0]
+    # one-hot columns are never clipped
+    assert np.array_equal(X[:, [i for i in range(X.shape[1]) if i not in numeric]],
+                          Preprocessor.fit(df, "price").transform(df)[:, [i for i in range(X.shape[1]) if i not in numeric]])
+    with pytest.raises(DataError, match="clip"):
+        Preprocessor.fit(df, "price", clip=0)
+    with pytest.raises(DataError, match="clip"):
+        Preprocessor.fit(df, "price", clip=True)
+
+
+def test_clip_to_range_uses_training_range():
+    df = _skewed()
+    pre = Preprocessor.fit(df, "price", clip_to_range=True)
+    X = pre.transform(df)
+    assert np.array_equal(X, Preprocessor.fit(df, "price").transform(df))  # training rows are inside their range
+    i = pre.feature_names.index("year")
+    lo, hi = X[:, i].min(), X[:, i].max()
+    out = pre.transform(pd.DataFrame({"lot": 1.0, "year": [1e6, -1e6], "delta": 0.0, "pool": 0.0, "kind": "a"}))
+    assert out[:, i].tolist() == [hi, lo]
+    both = Preprocessor.fit(df, "price", clip_to_range=True, clip=1.0)
+    assert all(c["clip"] == [max(-1.0, c["clip"][0]), min(1.0, c["clip"][1])] for c in both.columns
+               if c["kind"] == "numeric")
+    assert all(-1.0 <= c["clip"][0] and c["clip"][1] <= 1.0 for c in both.columns if c["kind"] == "numeric")
+
+
+def test_levers_round_trip_through_json(tmp_path):
+    df = _skewed()
+    df.loc[[3, 9], "lot"] = np.nan
+    pre = Preprocessor.fit(df, "price", log_skewed=True, skew_threshold=0.5, clip=3.0, clip_to_range=True)
+    loaded = Preprocessor.load(pre.save(tmp_path / "p.json"))
+    assert loaded.to_dict() == pre.to_dict()
+    assert loaded.transform(df).tobytes() == pre.transform(df).tobytes()
+    state = json.loads((tmp_path / "p.json").read_text())
+    assert state["options"] == {"max_categories": 50, "min_category_count": 1, "drop_columns": [],
+                                "log_skewed": True, "skew_threshold": 0.5, "clip": 3.0, "clip_to_range": True}
+
+
+def test_state_without_lever_keys_still_loads():
+    """A state written before log1p/clip existed reads as 'no log, no clipping'."""
+    df = _skewed()
+    pre = Preprocessor.fit(df, "price")
+    state = pre.to_dict()
+    for c in state["columns"]:
+        c.pop("log1p", None)
+        c.pop("clip", None)
+    old = Preprocessor.from_dict(state)
+    assert old.transform(df).tobytes() == pre.transform(df).tobytes()
+
+
+def test_bad_lever_values_refused():
+    df = _skewed()
+    with pytest.raises(DataError, match="log_skewed"):
+        Preprocessor.fit(df, "price", log_skewed="yes")
+    with pytest.raises(DataError, match="skew_threshold"):
+        Preprocessor.fit(df, "price", log_skewed=True, skew_threshold=float("nan"))
+    with pytest.raises(DataError, match="clip_to_range"):
+        Preprocessor.fit(df, "price", clip_to_range=1)
+
+
+def test_prepare_passes_levers_and_val_rows_stay_in_bounds():
+    df = _skewed(300, seed=2)
+    pre, arrays = prepare(df, "price", val_fraction=0.2, test_fraction=0.2, seed=1, log_skewed=True, clip=4.0)
+    numeric = [i for i, n in enumerate(pre.feature_names) if "=" not in n]
+    for part in ("train", "val", "test"):
+        assert np.abs(arrays[f"X_{part}"][:, numeric]).max() <= 4.0

@@ -120,18 +120,19 @@ def check_target(df: pd.DataFrame, target: str, origin: str) -> None:
         )
 
 
-def check_table(df: pd.DataFrame, target: str, origin: str, *, min_rows: int = 1) -> None:
-    """All the checks of a raw table: unique columns, enough rows, a valid target."""
+def check_table(df: pd.DataFrame, target: str | None, origin: str, *, min_rows: int = 1) -> None:
+    """All the checks of a raw table: unique columns, enough rows, a valid target (unless ``target`` is None)."""
     check_columns(df, origin)
     if len(df) == 0:
         raise DataError(f"{origin}: has a header but no data rows; it needs at least {max(min_rows, 1)}")
     if len(df) < min_rows:
         raise DataError(f"{origin}: only {len(df)} data rows; at least {min_rows} are needed")
-    check_target(df, target, origin)
+    if target is not None:
+        check_target(df, target, origin)
 
 
 def parse_csv_bytes(
-    data: bytes, target: str, *, origin: str = "<data>", sep: str | None = ",", encoding: str = "utf-8",
+    data: bytes, target: str | None, *, origin: str = "<data>", sep: str | None = ",", encoding: str = "utf-8",
     min_rows: int = 1,
 ) -> pd.DataFrame:
     """Parse CSV ``data`` into a DataFrame (rows, columns) and check it (see ``check_table``).
@@ -174,7 +175,7 @@ def read_file_bytes(path: str | os.PathLike) -> bytes:
 
 
 def read_csv(
-    path: str | os.PathLike, target: str, *, sep: str | None = ",", encoding: str = "utf-8", min_rows: int = 1
+    path: str | os.PathLike, target: str | None, *, sep: str | None = ",", encoding: str = "utf-8", min_rows: int = 1
 ) -> pd.DataFrame:
     """Read a local CSV file into a DataFrame (rows, columns) and check it.
 
