@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from housenet.config import conf_dir
 from housenet.data.arrays import save_arrays
+from housenet.data.filters import exclude_above
 from housenet.data.preprocessing import Preprocessor, prepare
 from housenet.data.sources import read_raw
 from housenet.stage import run_stage
@@ -21,17 +22,22 @@ from housenet.stage import run_stage
 
 def preprocess(cfg: DictConfig) -> tuple[Preprocessor, dict]:
     df, prov = read_raw(cfg.paths.raw_csv, cfg.paths.source_json)
+    limits = cfg.data.get("exclude_above")
+    df, excluded = exclude_above(df, OmegaConf.to_container(limits) if limits else None, cfg.paths.raw_csv)
     options = OmegaConf.to_container(cfg.preprocess, resolve=True)  # keyword arguments of Preprocessor.fit
     pre, arrays = prepare(df, prov.target, val_fraction=float(cfg.split.val_fraction),
                           test_fraction=float(cfg.split.test_fraction), seed=cfg.seed, **options)
     save_arrays(cfg.paths.arrays, arrays)
     pre.save(cfg.paths.preprocessor)
+    arrays["excluded_rows"] = excluded
     return pre, arrays
 
 
 def _run(cfg: DictConfig) -> str:
     pre, a = preprocess(cfg)
     dropped = f", dropped {len(pre.dropped)} columns" if pre.dropped else ""
+    if a["excluded_rows"]:
+        dropped += f", excluded {a['excluded_rows']} rows (data.exclude_above)"
     return (f"{len(a['X_train'])}/{len(a['X_val'])}/{len(a['X_test'])} train/val/test rows, "
             f"{a['X_train'].shape[1]} features{dropped} -> {cfg.paths.arrays}")
 
