@@ -104,17 +104,26 @@ def render(results: dict) -> str:
     ]
     if results["quick"]:
         lines += ["**This is a `--quick` smoke run on small data: its numbers are not the benchmark.**", ""]
+    if results["threads"] < info["blas_threads"]:
+        lines += [f"**Threads were limited to {results['threads']}** (numpy's BLAS starts with "
+                  f"{info['blas_threads']}): "
+                  "other processes shared this machine during the run, and with every core in use OpenBLAS's and "
+                  "OpenMP's spinning thread pools made 2-thread runs 10 to 100 times slower, so a 2-thread run "
+                  "measured the neighbours, not the libraries. On an idle machine, run it without `--threads`.", ""]
     lines += [
         "Regenerate with (from the repository root, project venv):", "", "```", results["command"], "```", "",
-        f"Run on {started:%Y-%m-%d %H:%M} UTC; it took {results['duration_seconds'] / 60:.1f} minutes.", "",
+        f"Run on {started:%Y-%m-%d %H:%M} UTC; it took {results['duration_seconds'] / 60:.1f} minutes, "
+        f"{results['quiet_waited_seconds'] / 60:.1f} of them waiting for other processes to go idle.", "",
         "## Machine", "",
         *_table(["", ""], [
             ["CPU", f"{results['cpu_model']} ({results['cores']} cores)"],
             ["Python", info["python"]],
-            ["numpy / torch / scikit-learn", " / ".join(info["versions"][k] for k in ("numpy", "torch", "scikit-learn"))],
-            ["numpy BLAS (threadpoolctl)", f"{blas['internal_api']} {blas['version']}, kernel **{blas['architecture']}**, "
-                                           f"{blas['threading_layer']}"],
-            ["threads", f"{info['blas_threads']} (numpy's BLAS; torch.set_num_threads set to the same)"],
+            ["numpy / torch / scikit-learn", " / ".join(info["versions"][k] for k in ("numpy", "torch",
+                                                                                        "scikit-learn"))],
+            ["numpy BLAS (threadpoolctl)", f"{blas['internal_api']} {blas['version']}, kernel "
+                                           f"**{blas['architecture']}**, {blas['threading_layer']}"],
+            ["threads", f"{results['threads']} for numpy's BLAS (threadpoolctl; it starts with {info['blas_threads']}) "
+                        "and torch.set_num_threads"],
             ["torch BLAS", _torch_blas(results)],
             ["OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE", " / ".join(results["env"][k] or "unset"
                                                                 for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"))],
@@ -209,10 +218,13 @@ def _method_section(results: dict) -> list[str]:
         f"{plan['rounds']} round(s), every configuration's three libraries back to back in an order rotated per "
         "configuration and round. Medians are over every measured epoch of all rounds.",
         f"- The last, smaller batch of an epoch is trained on by all three ({plan['rows']:,} rows).",
+        "- `bench/nn_step_profile.py --arch 256,256 --batch 32 --dtype float64` splits one housenet step into "
+        "forward, loss, backward and Adam, and times each numpy call alone at its shape.",
         f"- Before each run the parent waits up to {plan['quiet_wait']:g} s ({plan['quiet_budget']:g} s in all; "
-        f"{results['quiet_waited_seconds']:.0f} s were used) for other processes to go idle; a run "
-        f"during which they kept {results['noisy_cores']} cores or more busy is run again once (at most "
-        f"{plan['retries']} such repeats) and the quieter of the two is kept.",
+        f"{results['quiet_waited_seconds']:.0f} s were used) for other processes to use under "
+        f"{results['noisy_cores']:g} cores (the cores the run leaves free, plus 0.2); a run "
+        f"during which they kept {results['noisy_cores']:g} cores or more busy is run again, up to twice (at most "
+        f"{plan['retries']} such repeats in all), and the quietest attempt is kept.",
         "",
     ]
 
@@ -221,17 +233,18 @@ def _noise_section(results: dict, cells: list[dict]) -> list[str]:
     runs, limit = results["runs"], results["noisy_cores"]
     noisy = [r for r in runs if r["other_cpu_cores"] >= limit]
     repeated = sum("discarded" in r for r in runs)
+    attempts = sum(len(r.get("discarded", [])) for r in runs)
     text = (f"Other processes kept on average {statistics.mean(r['other_cpu_cores'] for r in runs):.2f} cores busy "
             f"during the kept runs (the most in one run: {max(r['other_cpu_cores'] for r in runs):.2f}; hypervisor "
             f"steal at most {max(r['steal_cores'] for r in runs):.2f} cores); {repeated} run(s) were repeated for "
-            f"noise. ")
+            f"noise ({attempts} disturbed attempt(s) discarded, kept in the JSON). ")
     if noisy:
         names = [f"{r['lib']} {_net(r['arch'])} {r['dtype']} b{r['batch']} ({r['other_cpu_cores']:.2f})"
                  for r in noisy]
-        text += (f"{len(noisy)} of {len(runs)} kept runs still saw {limit} cores or more of other load: "
+        text += (f"{len(noisy)} of {len(runs)} kept runs still saw {limit:g} cores or more of other load: "
                  + ", ".join(names[:10]) + (", ..." if len(names) > 10 else "") + ".")
     else:
-        text += f"No kept run saw {limit} cores or more of other load."
+        text += f"No kept run saw {limit:g} cores or more of other load."
     spread = []
     for c in cells:
         for lib in LIBS:

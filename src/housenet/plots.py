@@ -25,7 +25,10 @@ def loss_curves(train_loss: list[float], val_loss: list[float], path: Path, best
         ax.plot(epochs[: len(val_loss)], val_loss, label="validation")
     if best_epoch:
         ax.axvline(best_epoch, color="grey", linestyle=":", label=f"best epoch ({best_epoch})")
-    ax.set(xlabel="epoch", ylabel="loss (model space)", yscale="log", title="Loss per epoch")
+    values = np.asarray(train_loss + list(val_loss), dtype=np.float64)
+    log_scale = bool(np.all(values > 0) and np.all(np.isfinite(values)) and values.max() / values.min() < 1e12)
+    ax.set(xlabel="epoch", ylabel="loss (model space)", yscale="log" if log_scale else "linear",
+           title="Loss per epoch")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path)

@@ -3,12 +3,19 @@
 ``import mlflow`` costs 1.5-3 s, so it happens only when a run is opened.
 Per-epoch metrics are buffered and sent with ``log_batch`` every
 ``tracking.log_every`` epochs: one database commit per batch, not per epoch.
+
+Parallel writers (sweep jobs) share one store: every client call that meets a
+locked SQLite database is retried with backoff (``RetryingClient``), and a
+sweep creates the store and its experiment once, before any job starts
+(``prepare_store``): concurrent first use of a fresh SQLite file breaks its
+migrations.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import random
 import subprocess
 import time
 from contextlib import contextmanager
@@ -30,12 +37,16 @@ class Run:
     tracking_uri: str
     _pending: list = field(default_factory=list)
 
-    def log_params(self, params: dict[str, Any]) -> None:
-        from mlflow.entities import Param
+    def log_params(self, params: dict[str, Any], tags: dict[str, Any] | None = None) -> None:
+        """Params (and tags) in as few ``log_batch`` calls as MLflow allows (100 params each)."""
+        from mlflow.entities import Param, RunTag
 
         items = [Param(k, _param_value(v)) for k, v in sorted(params.items())]
+        tag_items = [RunTag(k, str(v)) for k, v in (tags or {}).items()]
+        if tag_items and not items:
+            self.client.log_batch(self.run_id, tags=tag_items)
         for i in range(0, len(items), 100):  # MLflow accepts at most 100 params a batch
-            self.client.log_batch(self.run_id, params=items[i : i + 100])
+            self.client.log_batch(self.run_id, params=items[i : i + 100], tags=tag_items if i == 0 else [])
 
     def set_tags(self, tags: dict[str, Any]) -> None:
         from mlflow.entities import RunTag
@@ -81,16 +92,62 @@ def _param_value(v: Any) -> str:
 
 
 def client_for(uri: str, timeout_s: float = 10.0):
-    """An ``MlflowClient`` for ``uri``; an http(s) server must answer within the timeout."""
+    """An ``MlflowClient`` for ``uri`` that retries locked-database errors; a server must answer in time."""
     import os
 
     if uri.startswith(("http://", "https://")):
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(timeout_s)))
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")  # a lost server: ~3 s per call, not ~7
         _check_server(uri, timeout_s)
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=uri)
+    return RetryingClient(MlflowClient(tracking_uri=uri))
+
+
+class RetryingClient:
+    """An ``MlflowClient`` whose calls are retried, with jittered exponential backoff, while the
+    database is locked by another writer (SQLite; also a server's SQLite). Other errors pass through.
+
+    A locked write is rolled back by MLflow, so running it again cannot duplicate it.
+    """
+
+    def __init__(self, client, deadline_s: float = 120.0):
+        self._client, self._deadline_s = client, deadline_s
+        self.retries = 0  # how many calls met a locked database (for tests and benchmarks)
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") or name in ("_client", "_deadline_s"):  # e.g. while unpickling
+            raise AttributeError(name)
+        attr = getattr(self._client, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            give_up = time.monotonic() + self._deadline_s
+            delay = 0.02
+            while True:
+                try:
+                    return attr(*args, **kwargs)
+                except Exception as e:
+                    if not is_locked(e) or time.monotonic() + delay > give_up:
+                        raise
+                    self.retries += 1
+                    time.sleep(delay * (0.5 + random.random()))
+                    delay = min(delay * 2, 2.0)
+
+        return call
+
+
+def is_locked(e: BaseException) -> bool:
+    """A 'database is locked' error (sqlite3, SQLAlchemy or MLflow's wrapping of either, or via REST)."""
+    seen = 0
+    while e is not None and seen < 10:
+        text = str(e).lower()
+        if "database is locked" in text or "database table is locked" in text or "database is busy" in text:
+            return True
+        e, seen = e.__cause__ or e.__context__, seen + 1
+    return False
 
 
 def _check_server(uri: str, timeout_s: float) -> None:
@@ -123,6 +180,22 @@ def start_run(uri: str, experiment: str, run_name: str | None = None, tags: dict
     exp_id = experiment_id(client, experiment)
     run = client.create_run(exp_id, run_name=run_name, tags=tags or {})
     return Run(client, run.info.run_id, exp_id, uri)
+
+
+def open_run(uri: str, exp_id: str, run_name: str | None = None, tags: dict[str, str] | None = None) -> Run:
+    """A new run in an experiment that already exists (one write: no look-up, no creation race)."""
+    client = client_for(uri)
+    run = client.create_run(exp_id, run_name=run_name, tags=tags or {})
+    return Run(client, run.info.run_id, exp_id, uri)
+
+
+def prepare_store(uri: str, experiment: str) -> tuple[Any, str]:
+    """Create the store (a fresh SQLite file runs its migrations now) and the experiment, once.
+
+    Returns the client and the experiment id. Call it before parallel writers start.
+    """
+    client = client_for(uri)
+    return client, experiment_id(client, experiment)
 
 
 def reopen_run(info: dict[str, str]) -> Run:

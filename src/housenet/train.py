@@ -2,6 +2,10 @@
 
     python -m housenet.train
     python -m housenet.train optim.lr=0.003 model.hidden=[32,16]
+    python -m housenet.train -m optim.lr=1e-3,1e-2 model.hidden=[64,32],[128,64]   # a sweep (housenet.sweep)
+
+In a sweep (``-m``) each job runs ``housenet.sweep.job.run_job``: it reads the prepared
+data, writes into its own job folder and returns the objective (validation RMSE).
 """
 
 from __future__ import annotations
@@ -174,8 +178,13 @@ def _run(cfg: DictConfig) -> str:
 
 
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="config")
-def main(cfg: DictConfig) -> None:
+def main(cfg: DictConfig) -> float | None:
+    from housenet.sweep.job import run_job, sweeping
+
+    if sweeping():
+        return run_job(cfg)
     run_stage("train", _run, cfg)
+    return None
 
 
 if __name__ == "__main__":

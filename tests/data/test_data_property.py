@@ -35,10 +35,12 @@ def tables(draw):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(train=tables(), new=tables(), log_target=st.booleans())
-def test_preprocess_and_predict_is_finite_or_a_data_error(train, new, log_target):
+@given(train=tables(), new=tables(), log_target=st.booleans(),
+       options=st.sampled_from([{}, {"log_skewed": True, "clip": 3.0},  # the second: the pipeline's levers
+                                {"log_skewed": True, "skew_threshold": 0.0, "clip_to_range": True}]))
+def test_preprocess_and_predict_is_finite_or_a_data_error(train, new, log_target, options):
     try:
-        pre = Preprocessor.fit(train, "price", log_target=log_target)
+        pre = Preprocessor.fit(train, "price", log_target=log_target, **options)
     except DataError:
         return
     X = pre.transform(train)

@@ -42,12 +42,13 @@ def test_repro_runs_all_then_nothing_then_only_what_changed(project):
     assert ran(second.stdout) == []
 
     before = (project / "reports" / "metrics.json").read_bytes()
-    set_params(project, "optim.lr=0.003")
+    lr = yaml.safe_load((project / "params.yaml").read_text())["optim"]["lr"]
+    set_params(project, f"optim.lr={lr * 2}")
     third = run([DVC, "repro"], project)
     assert ran(third.stdout) == ["train", "evaluate"]
     assert "optim.lr" in run([DVC, "params", "diff"], project).stdout
 
-    set_params(project, "optim.lr=0.001")  # back to the first value: the same metrics, bit for bit
+    set_params(project, f"optim.lr={lr}")  # back to the first value: the same metrics, bit for bit
     run([DVC, "repro", "--no-run-cache"], project)
     assert (project / "reports" / "metrics.json").read_bytes() == before
 
@@ -55,7 +56,9 @@ def test_repro_runs_all_then_nothing_then_only_what_changed(project):
 def test_an_edit_of_conf_without_regenerating_params_fails_loudly(project):
     small(project)
     conf = project / "conf" / "optim" / "adam.yaml"
-    conf.write_text(conf.read_text().replace("lr: 0.001", "lr: 0.002"))
+    text = conf.read_text()
+    assert "\nlr: " in text
+    conf.write_text(text.replace("\nlr: ", "\nlr: 0.0456  # was ", 1))
     proc = run([DVC, "repro"], project, check=False)
     assert proc.returncode != 0
     assert "params.yaml differs from conf/ at optim.lr" in proc.stdout + proc.stderr
@@ -69,12 +72,12 @@ def test_dvc_exp_run_with_a_hydra_override(project):
     run([DVC, "repro"], project)
     run(["git", "add", "-A"], project)
     run(["git", "commit", "-qm", "baseline"], project)
-    proc = run([DVC, "exp", "run", "-S", "optim.lr=0.003"], project)
+    proc = run([DVC, "exp", "run", "-S", "optim.lr=0.0123"], project)
     assert ran(proc.stdout) == ["train", "evaluate"]
     params = yaml.safe_load((project / "params.yaml").read_text())
-    assert params["optim"]["lr"] == 0.003
+    assert params["optim"]["lr"] == 0.0123
     table = run([DVC, "exp", "show", "--json"], project).stdout
-    assert "0.003" in table and "test_r2" in table
+    assert "0.0123" in table and "test_r2" in table
 
 
 def test_push_and_pull_through_a_local_remote(project, tmp_path):

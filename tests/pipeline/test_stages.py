@@ -107,7 +107,7 @@ def test_missing_target_column_writes_nothing(workdir, store):
 def test_diverging_training_marks_the_run_failed_and_saves_no_model(workdir, store):
     from mlflow.tracking import MlflowClient
 
-    cfg = config(store, "optim=sgd", "optim.lr=1000", "optim.clip_norm=null", "preprocess.standardize_target=false",
+    cfg = config(store, "model.activation=relu", "optim=sgd", "optim.lr=1000", "optim.clip_norm=null", "preprocess.standardize_target=false",
                  "preprocess.log_target=false")
     ingest(cfg)
     preprocess(cfg)

@@ -70,9 +70,10 @@ def factorize(s: pd.Series) -> tuple[np.ndarray, list[str]]:
 
 def skewness(x: np.ndarray) -> float:
     """Sample skewness (third standardised moment, population form) of a finite 1-D array; 0 when constant."""
-    d = x - x.mean()
-    m2 = float(np.mean(d * d))
-    return float(np.mean(d * d * d)) / m2 ** 1.5 if m2 > 0 else 0.0
+    with np.errstate(over="ignore", invalid="ignore"):  # huge values: NaN or inf, which never pass a threshold
+        d = x - x.mean()
+        m2 = float(np.mean(d * d))
+        return float(np.mean(d * d * d)) / m2 ** 1.5 if m2 > 0 else 0.0
 
 
 def fit_numeric(name: str, s: pd.Series, *, log_skewed: bool = False, skew_threshold: float = 1.0,
@@ -100,7 +101,8 @@ def fit_numeric(name: str, s: pd.Series, *, log_skewed: bool = False, skew_thres
         if skew > skew_threshold and abs(skewness(np.log1p(imputed))) < abs(skew):
             log1p = True
             imputed = np.log1p(imputed)
-    mean, std = float(imputed.mean()), float(imputed.std())
+    with np.errstate(over="ignore", invalid="ignore"):  # values near the float64 limit: checked just below
+        mean, std = float(imputed.mean()), float(imputed.std())
     if not (np.isfinite(mean) and np.isfinite(std)):
         raise DataError(f"column {name!r} has values too large to standardise; rescale it or drop it")
     std = std if std > 0 else 1.0
@@ -110,9 +112,10 @@ def fit_numeric(name: str, s: pd.Series, *, log_skewed: bool = False, skew_thres
         if clip is not None:
             lo, hi = -float(clip), float(clip)
         if clip_to_range:
-            z = (imputed - mean) / std
+            with np.errstate(over="ignore"):
+                z = (imputed - mean) / std
             lo, hi = max(lo, float(z.min())), min(hi, float(z.max()))
-        bounds = [lo, hi]
+        bounds = [lo, hi] if math.isfinite(lo) and math.isfinite(hi) else None  # JSON has no infinity
     return {"name": name, "kind": "numeric", "median": median, "log1p": log1p, "mean": mean, "std": std,
             "clip": bounds}, None
 

