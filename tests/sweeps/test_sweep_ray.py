@@ -6,7 +6,6 @@ Needs the ``cluster`` extra (``pip install -e .[cluster]``; ``make test`` instal
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.pipeline.conftest import BIN, env_for
-from tests.sweeps.conftest import free_port, sweep, sweep_runs
+from tests.sweeps.conftest import _stop_group, free_port, sweep, sweep_runs
 
 pytest.importorskip("ray", reason="Ray is in the cluster extra: pip install -e .[cluster]")
 pytest.importorskip("hydra_plugins.hydra_ray_launcher")
@@ -44,16 +43,7 @@ def ray_head(tmp_path_factory):
             time.sleep(0.5)
         yield f"127.0.0.1:{port}"
     finally:
-        try:
-            os.killpg(proc.pid, 15)
-            proc.wait(timeout=3)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-        try:
-            os.killpg(proc.pid, 9)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=30)
+        _stop_group(proc)
         log.close()
         shutil.rmtree(temp, ignore_errors=True)
 
