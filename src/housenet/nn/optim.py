@@ -66,6 +66,19 @@ class Optimizer:
 
 
 class Adam(Optimizer):
+    """Adam with bias correction, in 10 elementwise passes over the flat parameters.
+
+    It keeps the moments unscaled, M_t = beta1 M_{t-1} + g and V_t = beta2 V_{t-1} + g^2,
+    so m_t = (1 - beta1) M_t and v_t = (1 - beta2) V_t, and folds the constant
+    factors into two Python floats per step. With c = sqrt((1 - beta2) / (1 - beta2^t)):
+
+        p -= lr (1 - beta1) / ((1 - beta1^t) c) * M_t / (sqrt(V_t) + eps / c)
+
+    which is the update above, rearranged (equal to float rounding; the PyTorch
+    cross-check holds to 1e-8). That saves three passes of the thirteen a direct
+    transcription takes; the square root alone is a third of the step's time.
+    """
+
     def __init__(self, params: np.ndarray, grads: np.ndarray, lr: float = 1e-3, beta1: float = 0.9,
                  beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
                  decay_views: Sequence[np.ndarray] = ()):
@@ -75,28 +88,34 @@ class Adam(Optimizer):
         if not (math.isfinite(eps) and eps > 0):
             raise ValueError(f"eps must be positive, got {eps}")
         self.eps = float(eps)
-        self.m = np.zeros_like(params)
-        self.v = np.zeros_like(params)
+        self._M = np.zeros_like(params)  # unscaled first moment: m = (1 - beta1) M
+        self._V = np.zeros_like(params)  # unscaled second moment: v = (1 - beta2) V
+
+    @property
+    def m(self) -> np.ndarray:
+        """The first-moment estimate m_t (a new array)."""
+        return self._M * (1.0 - self.beta1)
+
+    @property
+    def v(self) -> np.ndarray:
+        """The second-moment estimate v_t (a new array)."""
+        return self._V * (1.0 - self.beta2)
 
     def step(self, lr_factor: float = 1.0) -> None:
         self.t += 1
         lr = self.lr * lr_factor
-        g, m, v, tmp = self.grads, self.m, self.v, self._tmp
+        g, M, V, tmp = self.grads, self._M, self._V, self._tmp
         self._decay(lr)
-        m *= self.beta1
-        np.multiply(g, 1.0 - self.beta1, out=tmp)
-        m += tmp
-        v *= self.beta2
-        np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - self.beta2
-        v += tmp
-        bias1 = 1.0 - self.beta1**self.t
-        bias2_sqrt = math.sqrt(1.0 - self.beta2**self.t)
-        np.sqrt(v, out=tmp)
-        tmp /= bias2_sqrt
-        tmp += self.eps
-        np.divide(m, tmp, out=tmp)
-        tmp *= lr / bias1
+        M *= self.beta1                      # M = beta1 M + g
+        M += g
+        np.multiply(g, g, out=tmp)           # V = beta2 V + g^2
+        V *= self.beta2
+        V += tmp
+        c = math.sqrt((1.0 - self.beta2) / (1.0 - self.beta2**self.t))
+        np.sqrt(V, out=tmp)                  # tmp = sqrt(V) + eps / c
+        tmp += self.eps / c
+        np.divide(M, tmp, out=tmp)           # tmp = M / tmp
+        tmp *= lr * (1.0 - self.beta1) / ((1.0 - self.beta1**self.t) * c)
         self.params -= tmp
 
     def state_dict(self) -> dict[str, np.ndarray]:
