@@ -238,13 +238,14 @@ def git_commit(cwd: Path | None = None) -> str | None:
 class EpochMetrics:
     """A fit() callback that buffers train_loss/val_loss per epoch and flushes every ``every`` epochs."""
 
-    def __init__(self, run: Run, every: int = 50):
-        self.run, self.every = run, max(1, int(every))
+    def __init__(self, run: Run, every: int = 50, prefix: str = ""):
+        self.run, self.every, self.prefix = run, max(1, int(every)), prefix
 
     def __call__(self, log) -> None:
-        self.run.log_metric("train_loss", log.train_loss, log.epoch)
+        p = self.prefix
+        self.run.log_metric(p + "train_loss", log.train_loss, log.epoch)
         if log.val_loss is not None:
-            self.run.log_metric("val_loss", log.val_loss, log.epoch)
-        self.run.log_metric("lr", log.lr, log.epoch)
+            self.run.log_metric(p + "val_loss", log.val_loss, log.epoch)
+        self.run.log_metric(p + "lr", log.lr, log.epoch)
         if log.epoch % self.every == 0:
             self.run.flush()

@@ -15,9 +15,9 @@ import io
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
@@ -36,9 +36,14 @@ UNTRACKED_KEYS = ("paths", "tracking")  # configuration that does not change the
 
 
 def network_config(cfg: DictConfig, n_inputs: int) -> nn.MLPConfig:
+    """The architecture of one network (of one member, with ``model.ensemble`` > 1)."""
     m = cfg.model
+    k = m.get("ensemble", 1)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"model.ensemble must be a whole number of networks >= 1, got {k!r}")
     return nn.MLPConfig(n_inputs=n_inputs, hidden=tuple(m.hidden), activation=m.activation,
-                        leaky_slope=float(m.leaky_slope), dropout=float(m.dropout), dtype=m.dtype)
+                        leaky_slope=float(m.leaky_slope), dropout=float(m.dropout), dtype=m.dtype,
+                        skip=bool(m.get("skip", False)))
 
 
 def train_config(cfg: DictConfig) -> nn.TrainConfig:
@@ -61,11 +66,34 @@ def _number(key: str, v: Any) -> float:
 
 
 def fit_network(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.Callback] = ()) -> tuple[nn.MLP, nn.History]:
-    """Build and train the configured network on prepared arrays (no files, no tracking)."""
-    net = nn.MLP(network_config(cfg, arrays["X_train"].shape[1]), seed=cfg.seed)
-    history = nn.fit(net, arrays["X_train"], arrays["y_train"], train_config(cfg),
-                     X_val=arrays["X_val"], y_val=arrays["y_val"], callbacks=callbacks)
-    return net, history
+    """Build and train the configured network on prepared arrays (no files, no tracking).
+
+    With ``model.ensemble`` = k > 1 it is the merged mean of k networks (see ``fit_members``);
+    the history is the first member's.
+    """
+    net, histories = fit_members(cfg, arrays, callbacks)
+    return net, histories[0]
+
+
+def fit_members(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.Callback] = (),
+                member_callbacks: Callable[[int], Iterable[nn.training.Callback]] | None = None,
+                ) -> tuple[nn.MLP, list[nn.History]]:
+    """Train ``model.ensemble`` networks that differ only in their seed; return them merged into one.
+
+    Member 0 uses ``seed`` itself (so ensemble=1 is the single network) and gets ``callbacks``;
+    member k gets ``member_callbacks(k)``. Each member stops early on the validation part by itself.
+    """
+    k = int(cfg.model.get("ensemble", 1))
+    net_cfg, train_cfg = network_config(cfg, arrays["X_train"].shape[1]), train_config(cfg)
+    members, histories = [], []
+    for j in range(k):
+        seed = nn.ensemble.member_seed(cfg.seed, j)
+        net = nn.MLP(net_cfg, seed=seed)
+        cbs = callbacks if j == 0 else (member_callbacks(j) if member_callbacks else ())
+        histories.append(nn.fit(net, arrays["X_train"], arrays["y_train"], replace(train_cfg, seed=seed),
+                                X_val=arrays["X_val"], y_val=arrays["y_val"], callbacks=cbs))
+        members.append(net)
+    return nn.merge(members), histories
 
 
 @dataclass
@@ -111,12 +139,22 @@ def _train(cfg: DictConfig, arrays: dict, run) -> TrainResult:
     from housenet.tracking import EpochMetrics
 
     paths = cfg.paths
-    callbacks: list = [Progress(cfg.training.epochs)]
-    if run is not None:
-        callbacks.append(EpochMetrics(run, cfg.tracking.log_every))
-    net, history = fit_network(cfg, arrays, callbacks)
+    k = int(cfg.model.get("ensemble", 1))
+
+    def member_callbacks(j: int) -> list:
+        """Progress for every network; member 0's losses as train_loss/val_loss, member j's as member_j/..."""
+        label = f"network {j + 1}/{k}: " if k > 1 else ""
+        cbs: list = [Progress(cfg.training.epochs, label=label)]
+        if run is not None:
+            cbs.append(EpochMetrics(run, cfg.tracking.log_every, prefix="" if j == 0 else f"member_{j}/"))
+        return cbs
+
+    net, histories = fit_members(cfg, arrays, member_callbacks(0), member_callbacks)
+    history = histories[0]
     metadata = {"best_epoch": history.best_epoch, "epochs_run": history.epochs_run,
-                "train": train_config(cfg).to_dict()}
+                "train": train_config(cfg).to_dict(), "ensemble": k,
+                "members": [{"seed": nn.ensemble.member_seed(cfg.seed, j), "best_epoch": h.best_epoch,
+                             "epochs_run": h.epochs_run} for j, h in enumerate(histories)]}
     write_model_dir(net, Path(paths.model_dir), Path(paths.preprocessor), metadata)
     atomic_write_text(paths.loss_csv, loss_table(history))
     if run is not None:

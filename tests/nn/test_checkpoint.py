@@ -28,6 +28,20 @@ def test_round_trip_is_bit_identical(tmp_path, dtype):
     assert sorted(p.name for p in (tmp_path / "model").iterdir()) == [CONFIG_FILE, WEIGHTS_FILE]
 
 
+def test_round_trip_with_skip_connection(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), rng.normal(size=40)
+    net = MLP(MLPConfig(n_inputs=3, hidden=(4,), skip=True), seed=2)
+    fit(net, X, y, TrainConfig(epochs=2, batch_size=8))
+    assert np.abs(net.skip_weight).max() > 0
+    save(net, tmp_path / "model")
+    loaded = load(tmp_path / "model")
+    assert loaded.config.skip and loaded.params.tobytes() == net.params.tobytes()
+    assert loaded.predict(X).tobytes() == net.predict(X).tobytes()
+    with np.load(tmp_path / "model" / WEIGHTS_FILE, allow_pickle=False) as arrays:
+        assert arrays["skip.weight"].shape == (3, 1)
+
+
 def test_arrays_load_without_pickle(tmp_path):
     net = MLP(MLPConfig(n_inputs=2, hidden=(3,)), seed=0)
     save(net, tmp_path)

@@ -59,6 +59,17 @@ def test_backprop_deep_multi_output_network(rng, make_net):
     assert relative_error(analytic, numeric_grads(net, X, y, loss_fn)) < TOL
 
 
+@pytest.mark.parametrize("n_outputs", [1, 2])
+def test_backprop_with_skip_connection(n_outputs, rng, make_net):
+    net = make_net(n_inputs=4, hidden=(5, 3), n_outputs=n_outputs, skip=True, activation="tanh", seed=4)
+    net.params += rng.normal(0, 0.05, net.n_params)  # the skip path starts at zero: move it
+    X, y = rng.normal(size=(7, 4)), rng.normal(size=(7, n_outputs))
+    loss_fn = get_loss("mse")
+    _, analytic = loss_and_grads(net, X, y, loss_fn)
+    assert np.abs(net.skip_grad).min() > 0, "every skip weight should get a gradient"
+    assert relative_error(analytic, numeric_grads(net, X, y, loss_fn)) < TOL
+
+
 def test_backprop_with_dropout_mask(rng, make_net):
     net = make_net(n_inputs=4, hidden=(8, 6), dropout=0.3, seed=5)
     net.params += rng.normal(0, 0.05, net.n_params)

@@ -13,7 +13,28 @@ from housenet.nn import MLP, MLPConfig, OptimConfig, ScheduleConfig, TrainConfig
 torch = pytest.importorskip("torch")
 
 
+class WithSkip(torch.nn.Module):
+    """The MLP plus a bias-free linear path from the inputs: out = mlp(x) + skip(x)."""
+
+    def __init__(self, mlp, skip):
+        super().__init__()
+        self.mlp, self.skip = mlp, skip
+
+    def forward(self, x):
+        return self.mlp(x) + self.skip(x)
+
+
 def torch_model(net: MLP, activation: str, slope: float):
+    mlp = torch_mlp(net, activation, slope)
+    if net.skip_weight is None:
+        return mlp
+    skip = torch.nn.Linear(*net.skip_weight.shape, bias=False, dtype=torch.float64)
+    with torch.no_grad():
+        skip.weight.copy_(torch.from_numpy(net.skip_weight.T.copy()))
+    return WithSkip(mlp, skip)
+
+
+def torch_mlp(net: MLP, activation: str, slope: float):
     layers = []
     for i, (w, b) in enumerate(zip(net.weights, net.biases)):
         lin = torch.nn.Linear(*w.shape, dtype=torch.float64)
@@ -28,9 +49,9 @@ def torch_model(net: MLP, activation: str, slope: float):
 
 
 def torch_train(model, X, y, cfg: TrainConfig):
-    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
     groups = [{"params": [m.weight for m in linears], "weight_decay": cfg.optim.weight_decay},
-              {"params": [m.bias for m in linears], "weight_decay": 0.0}]
+              {"params": [m.bias for m in linears if m.bias is not None], "weight_decay": 0.0}]
     o = cfg.optim
     if o.name == "adam":
         opt = torch.optim.AdamW(groups, lr=o.lr, betas=(o.beta1, o.beta2), eps=o.eps)
@@ -56,7 +77,8 @@ def torch_train(model, X, y, cfg: TrainConfig):
                 torch.nn.utils.clip_grad_norm_(model.parameters(), o.clip_norm)
             opt.step()
         sched.step()
-    return [m.weight.detach().numpy().T for m in linears], [m.bias.detach().numpy() for m in linears]
+    return [m.weight.detach().numpy().T for m in linears], [m.bias.detach().numpy() for m in linears
+                                                            if m.bias is not None]
 
 
 CASES = {
@@ -91,3 +113,20 @@ def test_same_weights_as_pytorch(case, activation):
 def torch_model_initial(activation):
     net = MLP(MLPConfig(n_inputs=4, hidden=(8, 5), activation=activation, leaky_slope=0.05), seed=1)
     return net.weights
+
+
+@pytest.mark.parametrize("case", ["adam", "adamw-clip-cosine"])
+def test_skip_connection_same_weights_as_pytorch(case):
+    cfg = CASES[case]
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(31, 4))
+    y = 2.0 * X[:, 0] - X[:, 3] + np.sin(X[:, 1])
+    net = MLP(MLPConfig(n_inputs=4, hidden=(6,), activation="tanh", skip=True), seed=2)
+    torch_w, torch_b = torch_train(torch_model(net, "tanh", 0.0), X, y, cfg)
+    fit(net, X, y, cfg)
+    *layer_w, skip_w = torch_w  # modules() order: the MLP's linears, then the skip path
+    for i, (tw, tb) in enumerate(zip(layer_w, torch_b)):
+        np.testing.assert_allclose(net.weights[i], tw, rtol=0, atol=1e-8, err_msg=f"layer {i} weight")
+        np.testing.assert_allclose(net.biases[i], tb, rtol=0, atol=1e-8, err_msg=f"layer {i} bias")
+    np.testing.assert_allclose(net.skip_weight, skip_w, rtol=0, atol=1e-8, err_msg="skip weight")
+    assert np.abs(net.skip_weight).max() > 1e-2, "the skip path must have been trained"

@@ -49,9 +49,8 @@ def save(net: MLP, directory: str | os.PathLike, metadata: dict[str, Any] | None
         raise ValueError("refusing to save a network with NaN or infinite parameters")
     directory = Path(directory)
     arrays = {}
-    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
-        arrays[f"layers.{i}.weight"] = w
-        arrays[f"layers.{i}.bias"] = b
+    for name, view in _named_arrays(net):
+        arrays[name] = view
     doc = {"format": FORMAT, "config": net.config.to_dict(), "metadata": metadata or {}}
     atomic_write_bytes(directory / WEIGHTS_FILE, lambda f: np.savez(f, **arrays))
     text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
@@ -72,15 +71,24 @@ def load(directory: str | os.PathLike) -> MLP:
     config = MLPConfig(**doc["config"])
     net = MLP(config, seed=0)
     with np.load(w_path, allow_pickle=False) as arrays:
-        for i, (w, b) in enumerate(zip(net.weights, net.biases)):
-            for name, view in ((f"layers.{i}.weight", w), (f"layers.{i}.bias", b)):
-                if name not in arrays:
-                    raise ValueError(f"{w_path}: array {name!r} is missing")
-                a = arrays[name]
-                if a.shape != view.shape or a.dtype != view.dtype:
-                    raise ValueError(f"{w_path}: {name} is {a.dtype}{a.shape}, the config needs {view.dtype}{view.shape}")
-                view[...] = a
+        for name, view in _named_arrays(net):
+            if name not in arrays:
+                raise ValueError(f"{w_path}: array {name!r} is missing")
+            a = arrays[name]
+            if a.shape != view.shape or a.dtype != view.dtype:
+                raise ValueError(f"{w_path}: {name} is {a.dtype}{a.shape}, the config needs {view.dtype}{view.shape}")
+            view[...] = a
     return net
+
+
+def _named_arrays(net: MLP) -> list[tuple[str, np.ndarray]]:
+    """Every parameter array of ``net`` under its name in the .npz (views into net.params)."""
+    named = []
+    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
+        named += [(f"layers.{i}.weight", w), (f"layers.{i}.bias", b)]
+    if net.skip_weight is not None:
+        named.append(("skip.weight", net.skip_weight))
+    return named
 
 
 def load_metadata(directory: str | os.PathLike) -> dict[str, Any]:

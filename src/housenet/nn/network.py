@@ -10,12 +10,19 @@ Forward, for layer i = 0..L-1 with a_{-1} = X (batch, n_inputs):
     z_i = a_{i-1} @ W_i + b_i          (batch, fan_out_i)
     a_i = f(z_i) * mask_i              hidden layers (mask_i: inverted dropout)
     out = z_{L-1}                      linear output (batch, n_outputs)
+    out += X @ W_skip                  with skip=True: a linear path from the inputs
+                                       (W_skip: (n_inputs, n_outputs), no bias of its own)
 
 Backward, from delta_{L-1} = dLoss/dout:
 
     dW_i       = a_{i-1}^T @ delta_i   (fan_in_i, fan_out_i)
     db_i       = sum_rows(delta_i)     (fan_out_i,)
     delta_{i-1} = (delta_i @ W_i^T) * mask_{i-1} * f'(z_{i-1})
+    dW_skip    = X^T @ delta_{L-1}     (n_inputs, n_outputs)
+
+The skip connection ("wide and deep") lets the network be a linear model plus a
+non-linear correction: on small tabular data the linear part carries most of
+the signal and weight decay on W_skip makes it a ridge regression.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ class MLPConfig:
     leaky_slope: float = 0.01
     dropout: float = 0.0  # probability of dropping a hidden unit while training
     dtype: str = "float64"  # float64 | float32
+    skip: bool = False  # add a linear path from the inputs to the output: out += X @ W_skip
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(self.hidden))
@@ -58,6 +66,8 @@ class MLPConfig:
             raise ValueError(f"unknown activation {self.activation!r}: use one of {', '.join(ACTIVATIONS)}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not isinstance(self.skip, bool):
+            raise ValueError(f"skip must be true or false, got {self.skip!r}")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         get_activation(self.activation, self.leaky_slope)  # validates the slope
@@ -85,6 +95,7 @@ class Workspace:
     delta: list[np.ndarray]  # dLoss/dz for hidden layers, (batch, fan_out_i)
     masks: list[np.ndarray]  # dropout masks (scaled by 1/(1-p)); empty without dropout
     dout: np.ndarray  # dLoss/dout, (batch, n_outputs)
+    skip: np.ndarray | None  # X @ W_skip, (batch, n_outputs); None without the skip path
     batch_size: int = field(default=0)
 
 
@@ -97,11 +108,16 @@ class MLP:
         self.activation = get_activation(config.activation, config.leaky_slope)
         sizes = config.sizes
         self.shapes = [(sizes[i], sizes[i + 1]) for i in range(len(sizes) - 1)]
-        self.n_params = sum(i * o + o for i, o in self.shapes)
+        n_layer_params = sum(i * o + o for i, o in self.shapes)
+        skip_shape = (config.n_inputs, config.n_outputs)
+        self.n_params = n_layer_params + (skip_shape[0] * skip_shape[1] if config.skip else 0)
         self.params = np.zeros(self.n_params, dtype=self.dtype)
         self.grads = np.zeros(self.n_params, dtype=self.dtype)
         self.weights, self.biases = _layer_views(self.params, self.shapes)
         self.weight_grads, self.bias_grads = _layer_views(self.grads, self.shapes)
+        # the skip path's weights sit after the layers' parameters (None without it)
+        self.skip_weight = self.params[n_layer_params:].reshape(skip_shape) if config.skip else None
+        self.skip_grad = self.grads[n_layer_params:].reshape(skip_shape) if config.skip else None
         if params is None:
             rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
             self._initialise(rng)
@@ -118,6 +134,11 @@ class MLP:
     def n_layers(self) -> int:
         return len(self.shapes)
 
+    @property
+    def decayed(self) -> list[np.ndarray]:
+        """The matrices weight decay applies to: every weight matrix, never a bias."""
+        return [*self.weights, *([self.skip_weight] if self.config.skip else [])]
+
     def _initialise(self, rng: np.random.Generator) -> None:
         """He normal for (leaky) ReLU layers, Glorot uniform for tanh and the linear output."""
         for i, ((fan_in, fan_out), w) in enumerate(zip(self.shapes, self.weights)):
@@ -131,7 +152,7 @@ class MLP:
                 w[...] = rng.uniform(-limit, limit, (fan_in, fan_out))
         for b in self.biases:
             b[...] = 0
-
+        # the skip path starts at zero: training begins from the plain MLP
     # -- buffers -----------------------------------------------------------------
     def workspace(self, batch_size: int) -> Workspace:
         """Buffers for a batch of ``batch_size`` rows, made on first use."""
@@ -146,6 +167,7 @@ class MLP:
                 delta=[np.empty((batch_size, o), dt) for o in hidden],
                 masks=[np.empty((batch_size, o), dt) for o in hidden] if self.config.dropout > 0 else [],
                 dout=np.empty((batch_size, self.config.n_outputs), dt),
+                skip=np.empty((batch_size, self.config.n_outputs), dt) if self.config.skip else None,
                 batch_size=batch_size,
             )
             if len(self._workspaces) >= 8:  # bounded: prediction may see many sizes
@@ -174,6 +196,9 @@ class MLP:
         out = ws.z[last]
         np.matmul(a, self.weights[last], out=out)
         out += self.biases[last]
+        if ws.skip is not None:
+            np.matmul(X, self.skip_weight, out=ws.skip)
+            out += ws.skip
         return out
 
     def _drop(self, a: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> None:
@@ -187,6 +212,8 @@ class MLP:
         """Fill ``self.grads`` from ``ws.dout`` = dLoss/dout and the forward buffers."""
         act_backward = self.activation.backward
         delta = ws.dout
+        if self.skip_grad is not None:
+            np.matmul(X.T, delta, out=self.skip_grad)
         for i in range(self.n_layers - 1, -1, -1):
             a_prev = X if i == 0 else ws.a[i - 1]
             np.matmul(a_prev.T, delta, out=self.weight_grads[i])

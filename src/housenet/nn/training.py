@@ -126,7 +126,7 @@ Callback = Callable[[EpochLog], Any]
 
 def build_optimizer(net: MLP, cfg: OptimConfig) -> Optimizer:
     hyper = {k: v for k, v in asdict(cfg).items() if k not in ("name", "clip_norm")}
-    return make_optimizer(cfg.name, net.params, net.grads, decay_views=net.weights, **hyper)
+    return make_optimizer(cfg.name, net.params, net.grads, decay_views=net.decayed, **hyper)
 
 
 def check_targets(y: Any, n_rows: int, n_outputs: int, dtype: np.dtype, name: str = "y") -> np.ndarray:
