@@ -424,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", nargs="*", type=int, default=None,
                    help="split seeds for the mean ± std table (default: 0 1 2 3 4); the default split is "
                         "always conf's seed")
-    p.add_argument("--ensemble", type=int, default=5, metavar="K",
+    p.add_argument("--ensemble", type=int, default=1, metavar="K",
                    help="also report the mean of K default networks with different seeds (0 or 1: skip)")
     p.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
                    help="a Hydra override applied to the defaults (for experiments; the doc says so)")

@@ -244,6 +244,12 @@ def prepare(
     """
     check_table(df, target, "the table")
     parts = dict(zip(("train", "val", "test"), split_indices(len(df), val_fraction, test_fraction, seed)))
+    return prepare_parts(df, target, parts, **preprocessor_options)
+
+
+def prepare_parts(df: pd.DataFrame, target: str, parts: dict[str, np.ndarray], **preprocessor_options: Any
+                  ) -> tuple[Preprocessor, dict[str, np.ndarray]]:
+    """``prepare`` for given row positions: ``parts`` maps "train" (and e.g. "val", "test") to positions in ``df``."""
     pre = Preprocessor.fit(df.iloc[parts["train"]], target, **preprocessor_options)
     arrays: dict[str, np.ndarray] = {}
     for part, idx in parts.items():
