@@ -41,7 +41,7 @@ from .arrays import load_arrays, save_arrays
 from .atomic import atomic_write_json
 from .errors import DataError
 from .split import split_indices
-from .tables import check_columns, check_table
+from .tables import check_columns, check_positive_target, check_table
 
 __all__ = ["Preprocessor", "prepare", "save_arrays", "load_arrays", "FORMAT"]
 
@@ -181,6 +181,27 @@ class Preprocessor:
         y = np.asarray(z, dtype=np.float64) * self.target_std + self.target_mean
         return np.exp(y) if self.log_target else y
 
+    def notes(self, df: pd.DataFrame) -> list[str]:
+        """A few lines on what the preprocessing does to ``df`` beyond encoding it, for the user to see.
+
+        One line per dropped column (with the reason); one line naming the numeric
+        columns whose missing or infinite values are filled with the training median;
+        one line naming the categorical columns whose rare levels are grouped as __other__.
+        """
+        out = [f"dropped column {d['name']!r}: {d['reason']}" for d in self.dropped]
+        filled = [(c["name"], int(np.isnan(C.numeric_values(df[c["name"]])).sum())) for c in self.columns
+                  if c["kind"] == "numeric" and c["name"] in df.columns]
+        filled = [(name, n) for name, n in filled if n]
+        if filled:
+            out.append(f"filled {sum(n for _, n in filled)} missing or infinite values with the training median "
+                       f"in {_named(filled)}")
+        grouped = [(c["name"], len(c["other"])) for c in self.columns if c["kind"] == "categorical" and c["other"]]
+        if grouped:
+            out.append(f"grouped rare categories as {C.OTHER} (preprocess.max_categories="
+                       f"{self.options['max_categories']}, min_category_count={self.options['min_category_count']}) "
+                       f"in {_named(grouped)}")
+        return out
+
     # ---- state ---------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {"format": FORMAT, "target": self.target, "log_target": self.log_target,
@@ -222,16 +243,23 @@ class Preprocessor:
                 f"columns={len(self.columns)}, dropped={len(self.dropped)}, log_target={self.log_target})")
 
 
+def _named(counts: list[tuple[str, int]], shown: int = 6) -> str:
+    """"3 columns: a (2), b (1), c (4)", at most ``shown`` of them named."""
+    names = ", ".join(f"{name} ({n})" for name, n in counts[:shown]) + (", ..." if len(counts) > shown else "")
+    return f"{len(counts)} column{'s' if len(counts) != 1 else ''}: {names}"
+
+
 def _log_checked(y: np.ndarray, target: str) -> np.ndarray:
-    bad = np.flatnonzero(y <= 0)
+    bad = np.flatnonzero(~(y > 0))
     if len(bad):
-        raise DataError(f"target column {target!r} has {len(bad)} values <= 0 (e.g. {y[bad[0]]!r}) and log needs "
-                        "positive values; set preprocess.log_target=false")
+        raise DataError(f"target column {target!r} has {len(bad)} values <= 0 (e.g. {float(y[bad[0]])!r}) and log needs "
+                        "positive values; remove those rows or set preprocess.log_target=false")
     return np.log(y)
 
 
 def prepare(
-    df: pd.DataFrame, target: str, *, val_fraction: float, test_fraction: float, seed: int, **preprocessor_options: Any
+    df: pd.DataFrame, target: str, *, val_fraction: float, test_fraction: float, seed: int, origin: str = "the table",
+    **preprocessor_options: Any
 ) -> tuple[Preprocessor, dict[str, np.ndarray]]:
     """Split ``df`` (split_indices), fit a Preprocessor on the training part, transform all three parts.
 
@@ -240,9 +268,11 @@ def prepare(
         y_train, y_val, y_test      float64 (rows,), model space (transform_target)
         y_train_raw, y_val_raw, y_test_raw   float64 (rows,), price units
         train_idx, val_idx, test_idx         int64 (rows,), row positions in ``df``
-    ``preprocessor_options`` go to ``Preprocessor.fit``.
+    ``preprocessor_options`` go to ``Preprocessor.fit``; ``origin`` names the table in error messages.
     """
-    check_table(df, target, "the table")
+    check_table(df, target, origin)
+    if preprocessor_options.get("log_target", True):  # every row, with its position, before the split
+        check_positive_target(df, target, origin)
     parts = dict(zip(("train", "val", "test"), split_indices(len(df), val_fraction, test_fraction, seed)))
     pre = Preprocessor.fit(df.iloc[parts["train"]], target, **preprocessor_options)
     arrays: dict[str, np.ndarray] = {}
