@@ -19,7 +19,7 @@ from housenet.data.arrays import save_arrays
 from housenet.data.filters import exclude_above
 from housenet.data.preprocessing import Preprocessor, prepare
 from housenet.data.sources import read_raw
-from housenet.stage import run_stage
+from housenet.stage import launch, run_stage
 
 
 def preprocess(cfg: DictConfig) -> tuple[Preprocessor, dict]:
@@ -58,4 +58,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    launch("preprocess", main)

@@ -29,7 +29,7 @@ from housenet.data.atomic import atomic_write_json, atomic_write_text
 from housenet.data.preprocessing import Preprocessor
 from housenet.data.sources import load_provenance
 from housenet.progress import Progress
-from housenet.stage import run_stage
+from housenet.stage import launch, run_stage
 
 PREPROCESSOR_FILE = "preprocessor.json"
 UNTRACKED_KEYS = ("paths", "tracking")  # configuration that does not change the model
@@ -188,4 +188,4 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    main()
+    launch("train", main)

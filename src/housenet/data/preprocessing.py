@@ -27,6 +27,7 @@ The state file (``save``/``load``) is JSON:
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from pathlib import Path
@@ -43,7 +44,7 @@ from .errors import DataError
 from .split import split_indices
 from .tables import check_columns, check_positive_target, check_table
 
-__all__ = ["Preprocessor", "prepare", "save_arrays", "load_arrays", "FORMAT"]
+__all__ = ["Preprocessor", "prepare", "check_options", "save_arrays", "load_arrays", "FORMAT"]
 
 FORMAT = "housenet.preprocessor/1"
 
@@ -77,18 +78,9 @@ class Preprocessor:
         ``clip``: clip standardised numeric features to [-clip, clip] (None: no clipping);
         ``clip_to_range``: clip them to their standardised training range.
         """
-        for key, v in (("max_categories", max_categories), ("min_category_count", min_category_count)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise DataError(f"preprocess.{key}={v!r} must be a whole number >= 1")
-        for key, v in (("log_skewed", log_skewed), ("clip_to_range", clip_to_range)):
-            if not isinstance(v, (bool, np.bool_)):
-                raise DataError(f"preprocess.{key}={v!r} must be true or false")
-        if isinstance(skew_threshold, bool) or not isinstance(skew_threshold, (int, float, np.number)) \
-                or not np.isfinite(skew_threshold):
-            raise DataError(f"preprocess.skew_threshold={skew_threshold!r} must be a finite number")
-        if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float, np.number))
-                                 or not np.isfinite(clip) or clip <= 0):
-            raise DataError(f"preprocess.clip={clip!r} must be a positive number, or null for no clipping")
+        check_options(log_target=log_target, standardize_target=standardize_target, max_categories=max_categories,
+                      min_category_count=min_category_count, drop_columns=drop_columns, log_skewed=log_skewed,
+                      skew_threshold=skew_threshold, clip=clip, clip_to_range=clip_to_range)
         if not isinstance(df, pd.DataFrame):
             raise DataError(f"Preprocessor.fit needs a pandas DataFrame, not {type(df).__name__}")
         drop_columns = [drop_columns] if isinstance(drop_columns, str) else [str(c) for c in (drop_columns or ())]
@@ -241,6 +233,33 @@ class Preprocessor:
     def __repr__(self) -> str:
         return (f"Preprocessor(target={self.target!r}, n_features={self.n_features}, "
                 f"columns={len(self.columns)}, dropped={len(self.dropped)}, log_target={self.log_target})")
+
+
+def check_options(**options: Any) -> None:
+    """Raise DataError naming ``preprocess.<key>`` unless ``options`` are valid keyword arguments of
+    ``Preprocessor.fit`` (the pipeline checks conf/'s ``preprocess`` section with it before reading data)."""
+    known = [name for name, p in inspect.signature(Preprocessor.fit).parameters.items() if p.kind == p.KEYWORD_ONLY]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise DataError(f"preprocess.{unknown[0]} is not a preprocessing option; the options are: {', '.join(known)}")
+    for key in ("max_categories", "min_category_count"):
+        v = options.get(key, 1)
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise DataError(f"preprocess.{key}={v!r} must be a whole number >= 1")
+    for key in ("log_target", "standardize_target", "log_skewed", "clip_to_range"):
+        v = options.get(key, False)
+        if not isinstance(v, (bool, np.bool_)):
+            raise DataError(f"preprocess.{key}={v!r} must be true or false")
+    v = options.get("skew_threshold", 1.0)
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not np.isfinite(v):
+        raise DataError(f"preprocess.skew_threshold={v!r} must be a finite number")
+    v = options.get("clip")
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not np.isfinite(v)
+                          or v <= 0):
+        raise DataError(f"preprocess.clip={v!r} must be a positive number, or null for no clipping")
+    v = options.get("drop_columns", ())
+    if v is not None and not isinstance(v, (str, Iterable)):
+        raise DataError(f"preprocess.drop_columns={v!r} must be a list of column names")
 
 
 def _named(counts: list[tuple[str, int]], shown: int = 6) -> str:
