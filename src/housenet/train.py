@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from housenet import nn
 from housenet.config import conf_dir, flatten, params_yaml, tracking_uri
+from housenet.convergence import check_fit
 from housenet.data.arrays import load_arrays
 from housenet.data.atomic import atomic_write_json, atomic_write_text
 from housenet.data.preprocessing import Preprocessor
@@ -65,6 +66,7 @@ def fit_network(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.C
     net = nn.MLP(network_config(cfg, arrays["X_train"].shape[1]), seed=cfg.seed)
     history = nn.fit(net, arrays["X_train"], arrays["y_train"], train_config(cfg),
                      X_val=arrays["X_val"], y_val=arrays["y_val"], callbacks=callbacks)
+    check_fit(history, arrays["y_train"], restore_best=bool(cfg.training.restore_best))  # a finite but exploded loss
     return net, history
 
 
