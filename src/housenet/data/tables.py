@@ -176,7 +176,7 @@ def check_target(df: pd.DataFrame, target: str, origin: str) -> None:
     if len(bad):
         raise DataError(
             f"{origin}: target column {target!r} has {len(bad)} infinite values "
-            f"(first at {_row(bad[0])}: {values[bad[0]]!r}); remove those rows"
+            f"(first at {_row(bad[0])}: {float(values[bad[0]])!r}); remove those rows"
         )
 
 
@@ -196,7 +196,8 @@ def check_table(df: pd.DataFrame, target: str | None, origin: str, *, min_rows: 
     """All the checks of a raw table: unique columns, enough rows, a valid target (unless ``target`` is None)."""
     check_columns(df, origin)
     if len(df) == 0:
-        raise DataError(f"{origin}: has a header but no data rows; it needs at least {max(min_rows, 1)}")
+        raise DataError(f"{origin}: has a header but no data rows; it needs at least {max(min_rows, 1)} "
+                        "rows below the header")
     if len(df) < min_rows:
         rows = f"{len(df)} data row" + ("s" if len(df) != 1 else "")
         raise DataError(f"{origin}: only {rows}; at least {min_rows} are needed to train and test a model")
