@@ -109,14 +109,17 @@ def test_as_a_user_runs_it_exit_status_1_and_no_data_folder(project, case):
     assert not (project / "data").exists()
 
 
-@pytest.mark.parametrize("name, data, fix", [
+FIXES = [
     ("semicolon", TEXT.replace(",", ";").encode(), ["data.sep=semicolon"]),
     ("tab", TEXT.replace(",", "\t").encode(), ["data.sep=tab"]),
     ("tab_sniffed", TEXT.replace(",", "\t").encode(), ["data.sep=null"]),
     ("latin1", TEXT.replace("furnished", "meublé").encode("latin-1"), ["data.encoding=latin-1"]),
     ("utf16", TEXT.encode("utf-16"), ["data.encoding=utf-16"]),
     ("bom", b"\xef\xbb\xbf" + TEXT.encode(), []),
-])
+]
+
+
+@pytest.mark.parametrize("name, data, fix", FIXES, ids=[f[0] for f in FIXES])
 def test_the_fix_the_message_names_works(in_project, capsys, name, data, fix):
     from housenet.ingest import _run
 
