@@ -1,4 +1,4 @@
-"""Faults during training: a loss that explodes (finite or not) stops the train stage with the epoch named,
+"""Faults during training: a loss that explodes stops the train stage with the epoch named,
 the MLflow run FAILED, and the model trained before left exactly as it was."""
 
 from __future__ import annotations
@@ -19,12 +19,9 @@ def _model_files(project: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("overrides", [
-    ["optim.lr=10"],  # Adam: the loss rises ~1e4-fold but stays finite (caught by housenet.convergence)
-    ["optim=sgd", "optim.lr=10", "optim.clip_norm=null", "model.activation=relu"],  # the loss overflows to inf
-], ids=["adam-lr10-finite", "sgd-lr10-inf"])
-def test_a_diverging_training_fails_names_the_epoch_and_keeps_the_previous_model(project, store, monkeypatch,
-                                                                                 overrides):
+def test_a_diverging_training_fails_names_the_epoch_and_keeps_the_previous_model(project, store, monkeypatch):
+    """Adam at optim.lr=10: the loss rises ~1e4-fold but stays finite (caught by housenet.convergence); a loss
+    that overflows to inf (nn.fit's own DivergenceError) takes the same path: tests/pipeline/test_stages.py."""
     from mlflow.tracking import MlflowClient
 
     from housenet.ingest import ingest
@@ -40,7 +37,7 @@ def test_a_diverging_training_fails_names_the_epoch_and_keeps_the_previous_model
     before = _model_files(project)
     assert set(before) == {"network.json", "network.npz", "preprocessor.json", "mlflow_run.json"}
 
-    line = error_line(stage("train", project, *o, *overrides, check=False), "train")
+    line = error_line(stage("train", project, *o, "optim.lr=10", check=False), "train")
     assert "training diverged at epoch " in line and "lower the learning rate (optim.lr)" in line, line
     assert _model_files(project) == before, "the earlier model (and the run it points to) must stay as they were"
     assert json.loads((project / "models" / "mlflow_run.json").read_text())["run_id"] == good
@@ -52,4 +49,4 @@ def test_a_diverging_training_fails_names_the_epoch_and_keeps_the_previous_model
     runs = client.search_runs([client.get_experiment_by_name("housenet").experiment_id],
                               order_by=["attributes.start_time ASC"])
     assert [r.info.status for r in runs] == ["FINISHED", "FAILED"]
-    assert runs[1].data.params["optim.lr"] == "10" or runs[1].data.params["optim.lr"] == "10.0"
+    assert runs[1].data.params["optim.lr"] == "10"

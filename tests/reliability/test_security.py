@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.pipeline.conftest import REPO
-from tests.reliability.conftest import csv_overrides, stage
+from tests.reliability.conftest import csv_overrides, run_here
 
 SRC = REPO / "src" / "housenet"
 
@@ -76,21 +76,20 @@ def test_model_and_array_files_with_pickled_objects_are_refused_unopened(tmp_pat
     assert not marker.exists(), "nothing was unpickled"
 
 
-@pytest.mark.slow
-def test_shell_syntax_in_a_path_is_just_a_file_name(project):
+def test_shell_syntax_in_a_path_is_just_a_file_name(in_project, capsys):
     """data.path with ; and $(...) is a file name: read if it exists, named in the error if not, never run."""
-    name = "houses;touch pwned1;$(touch pwned2);`touch pwned3`.csv"
-    os.rename(project / "houses.csv", project / name)
-    o = csv_overrides(project, f"'{name}'")  # quoted for Hydra; no shell is involved anywhere
-    out = stage("ingest", project, *o).stdout
-    assert "200 rows" in out
     import json
 
-    assert json.loads((project / "data" / "raw" / "source.json").read_text())["source"] == f"csv:{project / name}"
+    name = "houses;touch pwned1;$(touch pwned2);`touch pwned3`.csv"
+    os.rename(in_project / "houses.csv", in_project / name)
+    assert run_here("ingest", *csv_overrides(in_project, f"'{name}'")) == 0  # quoted for Hydra; no shell anywhere
+    assert "200 rows" in capsys.readouterr().out
+    source = json.loads((in_project / "data" / "raw" / "source.json").read_text())["source"]
+    assert source == f"csv:{in_project / name}"
     missing = "nothing;rm -rf data;$(rm -rf data).csv"
-    proc = stage("ingest", project, *csv_overrides(project, f"'{missing}'"), check=False)
-    assert proc.returncode == 1 and f"{missing}: no such file; check data.path" in proc.stderr
-    assert not list(project.glob("pwned*")) and (project / "data" / "raw" / "table.csv").is_file()
+    assert run_here("ingest", *csv_overrides(in_project, f"'{missing}'")) == 1
+    assert f"{missing}: no such file; check data.path" in capsys.readouterr().err
+    assert not list(in_project.glob("pwned*")) and (in_project / "data" / "raw" / "table.csv").is_file()
 
 
 def test_documented_mlflow_commands_listen_on_localhost():

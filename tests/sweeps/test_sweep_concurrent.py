@@ -17,7 +17,7 @@ from tests.sweeps.conftest import FAST, sweep_runs
 
 pytestmark = pytest.mark.slow
 
-GRIDS = (["optim.lr=1e-3,2e-3,3e-3"], ["optim.lr=4e-3,5e-3,6e-3"])
+GRIDS = (["optim.lr=1e-3,2e-3"], ["optim.lr=3e-3,4e-3"])
 
 
 def two_sweeps(project: Path, *overrides: str) -> list[tuple[int, str]]:
@@ -32,16 +32,16 @@ def check_both(uri: str, experiment: str, results: list[tuple[int, str]]) -> Non
     for code, out in results:
         assert code == 0, out
         assert "database is locked" not in out and "duplicate column" not in out, out
-        assert "3 jobs, 3 finished, 0 failed" in out, out
+        assert "2 jobs, 2 finished, 0 failed" in out, out
     parents, children = sweep_runs(uri, experiment)
-    assert len(parents) == 2 and len(children) == 6, "no run lost"
+    assert len(parents) == 2 and len(children) == 4, "no run lost"
     assert {r.info.status for r in parents + children} == {"FINISHED"}
     for parent in parents:
         mine = [c for c in children if c.data.tags["mlflow.parentRunId"] == parent.info.run_id]
-        assert sorted(int(c.data.tags["sweep.job"]) for c in mine) == [0, 1, 2]
+        assert sorted(int(c.data.tags["sweep.job"]) for c in mine) == [0, 1]
         assert {Path(c.data.tags["sweep.job_dir"]).parent for c in mine} == {Path(parent.data.tags["sweep.dir"])}
     lrs = sorted(float(c.data.params["optim.lr"]) for c in children)
-    assert lrs == [1e-3, 2e-3, 3e-3, 4e-3, 5e-3, 6e-3]
+    assert lrs == [1e-3, 2e-3, 3e-3, 4e-3]
     dirs = {p.data.tags["sweep.dir"] for p in parents}
     assert len(dirs) == 2, "each sweep has its own job folders, even when both start in the same second"
 
