@@ -94,6 +94,64 @@ def stage_config(cfg: DictConfig) -> DictConfig:
     return params
 
 
+_NN_SECTIONS = ("model", "training", "optim", "schedule")
+_NN_WORDS = {"learning rate": "optim.lr", "hidden": "model.hidden", "unknown activation": "model.activation",
+             "unknown loss": "training.loss", "unknown optimizer": "optim.name", "unknown schedule": "schedule.name"}
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Refuse a configuration no stage can run with, before any data is read or any run is opened.
+
+    Checks the split fractions, the seed, the preprocessing options, and the network and
+    training settings the way training itself will use them (a network, optimiser, loss and
+    schedule are built from them, for one input). Raises ConfigError (or DataError) with one
+    line that starts with the key at fault.
+    """
+    from housenet.data.preprocessing import check_options
+    from housenet.data.split import check_fractions
+
+    seed = cfg.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed={seed!r} must be a whole number >= 0")
+    split = cfg.get("split") or {}
+    check_fractions(split.get("val_fraction"), split.get("test_fraction"))
+    check_options(**OmegaConf.to_container(cfg.get("preprocess") or OmegaConf.create({}), resolve=True))
+    if all(k in cfg for k in _NN_SECTIONS):
+        _check_training(cfg)
+
+
+def _check_training(cfg: DictConfig) -> None:
+    from housenet import nn
+    from housenet.nn.losses import get_loss
+    from housenet.nn.schedules import make_schedule
+    from housenet.nn.training import build_optimizer
+    from housenet.train import network_config, train_config
+
+    try:
+        net = nn.MLP(network_config(cfg, 1), seed=0)
+        t = train_config(cfg)
+        build_optimizer(net, t.optim)
+        get_loss(t.loss, t.huber_delta)
+        make_schedule(t.schedule.name, t.epochs, t.schedule.step_size, t.schedule.gamma, t.schedule.min_factor)
+    except (ValueError, TypeError) as e:
+        raise ConfigError(_name_key(cfg, " ".join(str(e).split()))) from None
+
+
+def _name_key(cfg: DictConfig, message: str) -> str:
+    """Start an error message from the network library with the configuration key it is about."""
+    if message.startswith(tuple(f"{s}." for s in _NN_SECTIONS)):
+        return message
+    key = next((k for w, k in _NN_WORDS.items() if message.startswith(w)), None)
+    if key is None:
+        leaves = {k.rsplit(".", 1)[-1]: k for k in flatten(OmegaConf.masked_copy(cfg, list(_NN_SECTIONS)))}
+        body = message.split(": ", 1)[-1] if message.startswith(("step schedule:", "cosine schedule:")) else message
+        first = body.split(" ", 1)[0]
+        key = leaves.get(first) or next((k for leaf, k in leaves.items() if f" {leaf} " in f" {message} "), None)
+    if key is None:
+        return message
+    return f"{key}={OmegaConf.select(cfg, key)!r}: {message}; fix it in conf/ or on the command line"
+
+
 def tracking_uri(cfg: DictConfig) -> str:
     """The configured MLflow URI, or an absolute SQLite store at the project's root."""
     uri = cfg.tracking.uri

@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 from housenet.config import conf_dir
 from housenet.data.sources import Provenance
 from housenet.data.sources import ingest as ingest_source
-from housenet.stage import run_stage
+from housenet.stage import launch, run_stage
 
 
 def ingest(cfg: DictConfig) -> Provenance:
@@ -38,4 +38,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    launch("ingest", main)

@@ -9,6 +9,8 @@ Writes ``paths.arrays`` (X/y for train, validation and test, .npz) and
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
@@ -17,7 +19,7 @@ from housenet.data.arrays import save_arrays
 from housenet.data.filters import exclude_above
 from housenet.data.preprocessing import Preprocessor, prepare
 from housenet.data.sources import read_raw
-from housenet.stage import run_stage
+from housenet.stage import launch, run_stage
 
 
 def preprocess(cfg: DictConfig) -> tuple[Preprocessor, dict]:
@@ -25,17 +27,25 @@ def preprocess(cfg: DictConfig) -> tuple[Preprocessor, dict]:
     limits = cfg.data.get("exclude_above")
     df, excluded = exclude_above(df, OmegaConf.to_container(limits) if limits else None, cfg.paths.raw_csv)
     options = OmegaConf.to_container(cfg.preprocess, resolve=True)  # keyword arguments of Preprocessor.fit
+    origin = str(cfg.paths.raw_csv) + (" (after data.exclude_above)" if excluded else "")
     pre, arrays = prepare(df, prov.target, val_fraction=float(cfg.split.val_fraction),
-                          test_fraction=float(cfg.split.test_fraction), seed=cfg.seed, **options)
+                          test_fraction=float(cfg.split.test_fraction), seed=cfg.seed, origin=origin, **options)
     save_arrays(cfg.paths.arrays, arrays)
-    pre.save(cfg.paths.preprocessor)
+    try:
+        pre.save(cfg.paths.preprocessor)
+    except BaseException:  # the two files go together: never leave the arrays alone
+        Path(cfg.paths.arrays).unlink(missing_ok=True)
+        raise
     arrays["excluded_rows"] = excluded
+    arrays["notes"] = pre.notes(df)
     return pre, arrays
 
 
 def _run(cfg: DictConfig) -> str:
     pre, a = preprocess(cfg)
-    dropped = f", dropped {len(pre.dropped)} columns" if pre.dropped else ""
+    for note in a["notes"]:  # what was done to the data besides encoding it (docs/reliability.md)
+        print(f"housenet.preprocess: {note}", flush=True)
+    dropped = f", dropped {len(pre.dropped)} column{'s' if len(pre.dropped) != 1 else ''}" if pre.dropped else ""
     if a["excluded_rows"]:
         dropped += f", excluded {a['excluded_rows']} rows (data.exclude_above)"
     return (f"{len(a['X_train'])}/{len(a['X_val'])}/{len(a['X_test'])} train/val/test rows, "
@@ -48,4 +58,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    launch("preprocess", main)

@@ -9,15 +9,16 @@ and 143 after the stage's own cleanup (MLflow runs end KILLED).
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from housenet.config import ConfigError, stage_config
+from housenet.config import ConfigError, check_config, stage_config
 from housenet.data.errors import DataError
 from housenet.nn import DivergenceError
 
@@ -37,17 +38,63 @@ def run_stage(name: str, fn: Callable[[DictConfig], str], cfg: DictConfig) -> No
     signal.signal(signal.SIGTERM, _on_sigterm)
     t0 = time.perf_counter()
     try:
-        summary = fn(stage_config(cfg))
+        cfg = stage_config(cfg)
+        check_config(cfg)  # before any data is read or any MLflow run is opened
+        summary = fn(cfg)
     except Terminated:
         print(f"housenet.{name}: terminated (SIGTERM); nothing was written", file=sys.stderr)
         raise SystemExit(143) from None
     except KeyboardInterrupt:
         print(f"housenet.{name}: interrupted; nothing was written", file=sys.stderr)
         raise SystemExit(130) from None
+    except OmegaConfBaseException as e:
+        print(f"housenet.{name}: error: {hydra_line(e)}", file=sys.stderr)
+        raise SystemExit(1) from None
     except USER_ERRORS as e:
         print(f"housenet.{name}: error: {one_line(e)}", file=sys.stderr)
         raise SystemExit(1) from None
     print(f"housenet.{name}: {summary} ({time.perf_counter() - t0:.1f} s)", flush=True)
+
+
+def launch(name: str, hydra_main: Callable[[], Any]) -> None:
+    """Run a stage's ``@hydra.main`` function from the command line (``python -m housenet.<name>``).
+
+    An override Hydra cannot apply (an unknown key, a missing config group option, a
+    syntax error) gets one line and exit status 1, like every other bad input, instead of
+    Hydra's multi-line report.
+    """
+    from hydra.errors import HydraException
+
+    os.environ.setdefault("HYDRA_FULL_ERROR", "1")  # Hydra raises instead of printing its own report
+    try:
+        hydra_main()
+    except (HydraException, OmegaConfBaseException) as e:
+        print(f"housenet.{name}: error: {hydra_line(e)}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def hydra_line(e: BaseException) -> str:
+    """One line from Hydra's (and OmegaConf's) multi-line composition errors."""
+    from hydra.errors import OverrideParseException
+    from omegaconf.errors import MissingMandatoryValue
+
+    if isinstance(e, OverrideParseException):
+        return (f"cannot parse the override {e.override!r}; quote a value with special characters for Hydra "
+                "and the shell, e.g. \"data.sep=';'\" (https://hydra.cc/docs/advanced/override_grammar/basic/)")
+    if isinstance(e, MissingMandatoryValue):
+        return f"{e.full_key} is required (it is ??? in conf/); set it, e.g. {e.full_key}=..."
+    parts = []
+    for err in (e, e.__cause__):
+        if err is None:
+            continue
+        text = str(err).split("Config search path:")[0]
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        lines = [line for line in lines if not line.startswith(("full_key:", "object_type=", "See https://"))]
+        parts.append(" ".join(lines).rstrip("."))
+    msg = "; ".join(dict.fromkeys(p for p in parts if p)) or type(e).__name__
+    if "is not in struct" in msg or "Could not override" in msg:
+        msg += "; check the key's spelling against conf/ (python -m housenet.train --cfg job lists them)"
+    return msg
 
 
 def one_line(e: BaseException) -> str:

@@ -7,8 +7,9 @@ Per-epoch metrics are buffered and sent with ``log_batch`` every
 Parallel writers (sweep jobs) share one store: every client call that meets a
 locked SQLite database is retried with backoff (``RetryingClient``), and a
 sweep creates the store and its experiment once, before any job starts
-(``prepare_store``): concurrent first use of a fresh SQLite file breaks its
-migrations.
+(``prepare_store``), and any process opening an SQLite store holds ``<db>.lock``
+meanwhile: concurrent first use of a fresh SQLite file (two sweeps started together)
+breaks its migrations.
 """
 
 from __future__ import annotations
@@ -102,7 +103,32 @@ def client_for(uri: str, timeout_s: float = 10.0):
         _check_server(uri, timeout_s)
     from mlflow.tracking import MlflowClient
 
-    return RetryingClient(MlflowClient(tracking_uri=uri))
+    with _sqlite_init_lock(uri):
+        return RetryingClient(MlflowClient(tracking_uri=uri))
+
+
+@contextmanager
+def _sqlite_init_lock(uri: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``<db>.lock`` while a client opens an SQLite store.
+
+    Opening a store that does not exist yet creates its tables (several seconds of
+    migrations); two processes doing it at once (two sweeps or stages started together)
+    collide ("duplicate column name"). The lock makes the first one create the store and
+    the others open it once it is complete. Other URIs: no lock.
+    """
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    lock = Path(uri[len("sqlite:///"):].split("?", 1)[0] + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 class RetryingClient:

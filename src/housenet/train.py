@@ -24,12 +24,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from housenet import nn
 from housenet.config import conf_dir, flatten, params_yaml, tracking_uri
+from housenet.convergence import check_fit
 from housenet.data.arrays import load_arrays
 from housenet.data.atomic import atomic_write_json, atomic_write_text
 from housenet.data.preprocessing import Preprocessor
 from housenet.data.sources import load_provenance
 from housenet.progress import Progress
-from housenet.stage import run_stage
+from housenet.stage import launch, run_stage
 
 PREPROCESSOR_FILE = "preprocessor.json"
 UNTRACKED_KEYS = ("paths", "tracking")  # configuration that does not change the model
@@ -90,8 +91,10 @@ def fit_members(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.C
         seed = nn.ensemble.member_seed(cfg.seed, j)
         net = nn.MLP(net_cfg, seed=seed)
         cbs = callbacks if j == 0 else (member_callbacks(j) if member_callbacks else ())
-        histories.append(nn.fit(net, arrays["X_train"], arrays["y_train"], replace(train_cfg, seed=seed),
-                                X_val=arrays["X_val"], y_val=arrays["y_val"], callbacks=cbs))
+        history = nn.fit(net, arrays["X_train"], arrays["y_train"], replace(train_cfg, seed=seed),
+                         X_val=arrays["X_val"], y_val=arrays["y_val"], callbacks=cbs)
+        check_fit(history, arrays["y_train"], restore_best=train_cfg.restore_best)  # a finite but exploded loss
+        histories.append(history)
         members.append(net)
     return nn.merge(members), histories
 
@@ -226,4 +229,4 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    main()
+    launch("train", main)

@@ -95,11 +95,18 @@ def test_separators_and_bom(tmp_path):
     src.write_text(HEADER.replace(",", ";") + GOOD_ROWS.replace(",", ";"))
     assert read_csv(src, "price", sep=";").shape == (12, 4)
     assert read_csv(src, "price", sep=None).shape == (12, 4)
-    with pytest.raises(DataError, match="'price'"):
+    with pytest.raises(DataError, match="one column 'price;area;.*data.sep=semicolon"):
         read_csv(src, "price")  # read with "," the header is one column named "price;area;..."
+    assert read_csv(src, "price", sep="semicolon").shape == (12, 4)  # data.sep=semicolon: no shell quoting
     tab = tmp_path / "tab.tsv"
     tab.write_text(HEADER.replace(",", "\t") + GOOD_ROWS.replace(",", "\t"))
     assert read_csv(tab, "price", sep=None).shape == (12, 4)
+    for name in ("tab", "\\t"):  # data.sep=tab, or data.sep='\t' as a shell passes it (backslash, t)
+        assert read_csv(tab, "price", sep=name).shape == (12, 4)
+    with pytest.raises(DataError, match="data.sep=tab"):
+        read_csv(tab, "price")
+    with pytest.raises(DataError, match="not a field separator"):
+        read_csv(tab, "price", sep="")
     bom = tmp_path / "bom.csv"
     bom.write_bytes(b"\xef\xbb\xbf" + (HEADER + GOOD_ROWS).encode())
     df = read_csv(bom, "price")

@@ -92,7 +92,7 @@ def fit_numeric(name: str, s: pd.Series, *, log_skewed: bool = False, skew_thres
         return None, "all values missing"
     distinct = np.unique(finite)
     if distinct.size == 1:
-        return None, f"a single distinct value ({distinct[0]!r})"
+        return None, f"a single distinct value ({float(distinct[0])!r})"
     median = float(np.median(finite))
     imputed = np.where(np.isnan(values), median, values)
     log1p = False

@@ -27,6 +27,7 @@ The state file (``save``/``load``) is JSON:
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from pathlib import Path
@@ -41,9 +42,9 @@ from .arrays import load_arrays, save_arrays
 from .atomic import atomic_write_json
 from .errors import DataError
 from .split import split_indices
-from .tables import check_columns, check_table
+from .tables import check_columns, check_positive_target, check_table
 
-__all__ = ["Preprocessor", "prepare", "save_arrays", "load_arrays", "FORMAT"]
+__all__ = ["Preprocessor", "prepare", "check_options", "save_arrays", "load_arrays", "FORMAT"]
 
 FORMAT = "housenet.preprocessor/1"
 
@@ -77,18 +78,9 @@ class Preprocessor:
         ``clip``: clip standardised numeric features to [-clip, clip] (None: no clipping);
         ``clip_to_range``: clip them to their standardised training range.
         """
-        for key, v in (("max_categories", max_categories), ("min_category_count", min_category_count)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise DataError(f"preprocess.{key}={v!r} must be a whole number >= 1")
-        for key, v in (("log_skewed", log_skewed), ("clip_to_range", clip_to_range)):
-            if not isinstance(v, (bool, np.bool_)):
-                raise DataError(f"preprocess.{key}={v!r} must be true or false")
-        if isinstance(skew_threshold, bool) or not isinstance(skew_threshold, (int, float, np.number)) \
-                or not np.isfinite(skew_threshold):
-            raise DataError(f"preprocess.skew_threshold={skew_threshold!r} must be a finite number")
-        if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float, np.number))
-                                 or not np.isfinite(clip) or clip <= 0):
-            raise DataError(f"preprocess.clip={clip!r} must be a positive number, or null for no clipping")
+        check_options(log_target=log_target, standardize_target=standardize_target, max_categories=max_categories,
+                      min_category_count=min_category_count, drop_columns=drop_columns, log_skewed=log_skewed,
+                      skew_threshold=skew_threshold, clip=clip, clip_to_range=clip_to_range)
         if not isinstance(df, pd.DataFrame):
             raise DataError(f"Preprocessor.fit needs a pandas DataFrame, not {type(df).__name__}")
         drop_columns = [drop_columns] if isinstance(drop_columns, str) else [str(c) for c in (drop_columns or ())]
@@ -181,6 +173,27 @@ class Preprocessor:
         y = np.asarray(z, dtype=np.float64) * self.target_std + self.target_mean
         return np.exp(y) if self.log_target else y
 
+    def notes(self, df: pd.DataFrame) -> list[str]:
+        """A few lines on what the preprocessing does to ``df`` beyond encoding it, for the user to see.
+
+        One line per dropped column (with the reason); one line naming the numeric
+        columns whose missing or infinite values are filled with the training median;
+        one line naming the categorical columns whose rare levels are grouped as __other__.
+        """
+        out = [f"dropped column {d['name']!r}: {d['reason']}" for d in self.dropped]
+        filled = [(c["name"], int(np.isnan(C.numeric_values(df[c["name"]])).sum())) for c in self.columns
+                  if c["kind"] == "numeric" and c["name"] in df.columns]
+        filled = [(name, n) for name, n in filled if n]
+        if filled:
+            out.append(f"filled {sum(n for _, n in filled)} missing or infinite values with the training median "
+                       f"in {_named(filled)}")
+        grouped = [(c["name"], len(c["other"])) for c in self.columns if c["kind"] == "categorical" and c["other"]]
+        if grouped:
+            out.append(f"grouped rare categories as {C.OTHER} (preprocess.max_categories="
+                       f"{self.options['max_categories']}, min_category_count={self.options['min_category_count']}) "
+                       f"in {_named(grouped)}")
+        return out
+
     # ---- state ---------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {"format": FORMAT, "target": self.target, "log_target": self.log_target,
@@ -222,16 +235,50 @@ class Preprocessor:
                 f"columns={len(self.columns)}, dropped={len(self.dropped)}, log_target={self.log_target})")
 
 
+def check_options(**options: Any) -> None:
+    """Raise DataError naming ``preprocess.<key>`` unless ``options`` are valid keyword arguments of
+    ``Preprocessor.fit`` (the pipeline checks conf/'s ``preprocess`` section with it before reading data)."""
+    known = [name for name, p in inspect.signature(Preprocessor.fit).parameters.items() if p.kind == p.KEYWORD_ONLY]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise DataError(f"preprocess.{unknown[0]} is not a preprocessing option; the options are: {', '.join(known)}")
+    for key in ("max_categories", "min_category_count"):
+        v = options.get(key, 1)
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise DataError(f"preprocess.{key}={v!r} must be a whole number >= 1")
+    for key in ("log_target", "standardize_target", "log_skewed", "clip_to_range"):
+        v = options.get(key, False)
+        if not isinstance(v, (bool, np.bool_)):
+            raise DataError(f"preprocess.{key}={v!r} must be true or false")
+    v = options.get("skew_threshold", 1.0)
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not np.isfinite(v):
+        raise DataError(f"preprocess.skew_threshold={v!r} must be a finite number")
+    v = options.get("clip")
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not np.isfinite(v)
+                          or v <= 0):
+        raise DataError(f"preprocess.clip={v!r} must be a positive number, or null for no clipping")
+    v = options.get("drop_columns", ())
+    if v is not None and not isinstance(v, (str, Iterable)):
+        raise DataError(f"preprocess.drop_columns={v!r} must be a list of column names")
+
+
+def _named(counts: list[tuple[str, int]], shown: int = 6) -> str:
+    """"3 columns: a (2), b (1), c (4)", at most ``shown`` of them named."""
+    names = ", ".join(f"{name} ({n})" for name, n in counts[:shown]) + (", ..." if len(counts) > shown else "")
+    return f"{len(counts)} column{'s' if len(counts) != 1 else ''}: {names}"
+
+
 def _log_checked(y: np.ndarray, target: str) -> np.ndarray:
-    bad = np.flatnonzero(y <= 0)
+    bad = np.flatnonzero(~(y > 0))
     if len(bad):
-        raise DataError(f"target column {target!r} has {len(bad)} values <= 0 (e.g. {y[bad[0]]!r}) and log needs "
-                        "positive values; set preprocess.log_target=false")
+        raise DataError(f"target column {target!r} has {len(bad)} values <= 0 (e.g. {float(y[bad[0]])!r}) and log needs "
+                        "positive values; remove those rows or set preprocess.log_target=false")
     return np.log(y)
 
 
 def prepare(
-    df: pd.DataFrame, target: str, *, val_fraction: float, test_fraction: float, seed: int, **preprocessor_options: Any
+    df: pd.DataFrame, target: str, *, val_fraction: float, test_fraction: float, seed: int, origin: str = "the table",
+    **preprocessor_options: Any
 ) -> tuple[Preprocessor, dict[str, np.ndarray]]:
     """Split ``df`` (split_indices), fit a Preprocessor on the training part, transform all three parts.
 
@@ -240,9 +287,11 @@ def prepare(
         y_train, y_val, y_test      float64 (rows,), model space (transform_target)
         y_train_raw, y_val_raw, y_test_raw   float64 (rows,), price units
         train_idx, val_idx, test_idx         int64 (rows,), row positions in ``df``
-    ``preprocessor_options`` go to ``Preprocessor.fit``.
+    ``preprocessor_options`` go to ``Preprocessor.fit``; ``origin`` names the table in error messages.
     """
-    check_table(df, target, "the table")
+    check_table(df, target, origin)
+    if preprocessor_options.get("log_target", True):  # every row, with its position, before the split
+        check_positive_target(df, target, origin)
     parts = dict(zip(("train", "val", "test"), split_indices(len(df), val_fraction, test_fraction, seed)))
     return prepare_parts(df, target, parts, **preprocessor_options)
 

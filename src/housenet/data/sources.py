@@ -33,7 +33,8 @@ import pandas as pd
 from .atomic import atomic_write_bytes, atomic_write_json
 from .errors import DataError
 from .fetch import check_url, fetch_url
-from .tables import check_table, detect_sep, frame_to_csv_bytes, parse_csv_bytes, read_csv, read_file_bytes
+from .tables import (check_table, detect_sep, frame_to_csv_bytes, normalize_sep, parse_csv_bytes, read_csv,
+                     read_file_bytes)
 
 __all__ = ["Provenance", "load_rdataset", "read_csv", "fetch_url", "write_raw", "ingest", "read_raw",
            "load_provenance", "SOURCES", "MIN_ROWS"]
@@ -161,6 +162,7 @@ def ingest(
     else:
         raise DataError(f"data.source={source!r} is not one of {', '.join(SOURCES)}; set data.source")
     where = str(path) if source == "csv" else origin
+    sep = normalize_sep(sep, where)
     if sep is None:
         sep = detect_sep(data, origin=where, encoding=encoding)
     table = parse_csv_bytes(data, target, origin=where, sep=sep, encoding=encoding, min_rows=MIN_ROWS)

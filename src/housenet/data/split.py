@@ -10,14 +10,19 @@ import numpy as np
 from .errors import DataError
 
 
-def split_sizes(n_rows: int, val_fraction: float, test_fraction: float) -> tuple[int, int, int]:
-    """(n_train, n_val, n_test): val and test are ``fraction * n_rows`` rounded half up, train the rest."""
+def check_fractions(val_fraction: float, test_fraction: float) -> None:
+    """Raise DataError naming ``split.<key>`` unless both are numbers >= 0 whose sum is below 1."""
     for key, f in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
         if not isinstance(f, numbers.Real) or isinstance(f, bool) or not math.isfinite(f) or f < 0:
             raise DataError(f"split.{key}={f!r} must be a number >= 0 and < 1")
     if val_fraction + test_fraction >= 1:
         raise DataError(f"split.val_fraction + split.test_fraction = {val_fraction + test_fraction:g} "
-                        "must be below 1 to leave rows for training")
+                        "must be below 1 to leave rows for training; lower one of them")
+
+
+def split_sizes(n_rows: int, val_fraction: float, test_fraction: float) -> tuple[int, int, int]:
+    """(n_train, n_val, n_test): val and test are ``fraction * n_rows`` rounded half up, train the rest."""
+    check_fractions(val_fraction, test_fraction)
     if isinstance(n_rows, bool) or int(n_rows) != n_rows or n_rows < 0:
         raise DataError(f"n_rows={n_rows!r} must be a whole number >= 0")
     n_rows = int(n_rows)

@@ -38,23 +38,54 @@ def frame_to_csv_bytes(df: pd.DataFrame) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
+# Leading bytes of files that are often passed by mistake: (magic, what it is, what to do).
+_NOT_CSV = (
+    (b"\x1f\x8b", "a gzip-compressed file", "decompress it first (gunzip)"),
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx or .ods workbook?)", "export the sheet as CSV"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) or Office file", "export the sheet as CSV"),
+    (b"%PDF", "a PDF document", "export the table as CSV"),
+    (b"PAR1", "a Parquet file", "convert it to CSV"),
+    (b"\x89HDF", "an HDF5 file", "convert it to CSV"),
+    (b"BZh", "a bzip2-compressed file", "decompress it first (bunzip2)"),
+    (b"\xfd7zXZ", "an xz-compressed file", "decompress it first (unxz)"),
+)
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _not_csv(data: bytes, origin: str) -> None:
+    """DataError for a file that is clearly something else than a CSV (by its first bytes)."""
+    for magic, what, fix in _NOT_CSV:
+        if data.startswith(magic):
+            raise DataError(f"{origin}: is {what}, not a CSV file; {fix}")
+    head = data[:512].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")):
+        raise DataError(f"{origin}: is an HTML or XML page, not a CSV file (a download that returned a web page?); "
+                        "check the path or URL")
+
+
 def _decode(data: bytes, origin: str, encoding: str) -> str:
     try:
         codecs.lookup(encoding)
     except LookupError:
         raise DataError(f"{origin}: unknown encoding {encoding!r}; "
                         "set data.encoding to e.g. utf-8 or latin-1") from None
-    if codecs.lookup(encoding).name == "utf-8" and data.startswith(codecs.BOM_UTF8):
+    name = codecs.lookup(encoding).name
+    if data.startswith(_UTF16_BOMS) and not name.startswith("utf-16"):
+        raise DataError(f"{origin}: is UTF-16 text (it starts with a UTF-16 byte-order mark); set data.encoding=utf-16")
+    _not_csv(data, origin)
+    if name == "utf-8" and data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as e:
         raise DataError(
             f"{origin}: not a text file in {encoding} (byte 0x{data[e.start]:02x} at offset {e.start}); "
-            "check that it is a CSV file, or set data.encoding (e.g. latin-1)"
+            "check that it is a CSV file, or set data.encoding (e.g. latin-1 or cp1252)"
         ) from None
+    text = text.removeprefix("\ufeff")  # a byte-order mark decoded by utf-16 or a codec that keeps it
     if "\x00" in text:
-        raise DataError(f"{origin}: contains NUL bytes, so it looks binary, not a CSV file; check the path")
+        raise DataError(f"{origin}: contains NUL bytes, so it looks binary, not a CSV file; check the path "
+                        "(or data.encoding, if it is UTF-16 or UTF-32 text)")
     return text
 
 
@@ -68,6 +99,35 @@ def _sniff(text: str, origin: str) -> str:
         return csv.Sniffer().sniff("\n".join(lines), delimiters=SNIFF_DELIMITERS).delimiter
     except csv.Error:
         raise DataError(f"{origin}: cannot tell the field separator; set data.sep (e.g. ',' or ';')") from None
+
+
+SEP_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}  # for the command line: data.sep=tab
+_SEP_ALIASES = {**SEP_NAMES, "\\t": "\t"}
+
+
+def normalize_sep(sep: str | None, origin: str = "data.sep") -> str | None:
+    """The field separator to read with: None (detect it), a character, or a regex (several characters).
+
+    The names in ``SEP_NAMES`` (``data.sep=semicolon``, ``tab``: no quoting needed on the
+    command line) and ``\\t`` (a backslash and a t, as a shell passes ``data.sep='\\t'``) are accepted.
+    """
+    if sep is None:
+        return None
+    if not isinstance(sep, str) or sep == "":
+        raise DataError(f"{origin}: data.sep={sep!r} is not a field separator; set data.sep to one of "
+                        f"{', '.join(SEP_NAMES)} or a character, or data.sep=null to detect it")
+    return _SEP_ALIASES.get(sep, sep)
+
+
+def _sep_name(sep: str) -> str:
+    return next((name for name, c in SEP_NAMES.items() if c == sep), repr(sep))
+
+
+def _other_sep(header_line: str, sep: str) -> str | None:
+    """The separator a one-column header line seems to use instead of ``sep`` (None if none)."""
+    counts = {d: header_line.count(d) for d in SNIFF_DELIMITERS if d != sep}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else None
 
 
 def detect_sep(data: bytes, *, origin: str = "<data>", encoding: str = "utf-8") -> str:
@@ -116,7 +176,19 @@ def check_target(df: pd.DataFrame, target: str, origin: str) -> None:
     if len(bad):
         raise DataError(
             f"{origin}: target column {target!r} has {len(bad)} infinite values "
-            f"(first at {_row(bad[0])}: {values[bad[0]]!r}); remove those rows"
+            f"(first at {_row(bad[0])}: {float(values[bad[0]])!r}); remove those rows"
+        )
+
+
+def check_positive_target(df: pd.DataFrame, target: str, origin: str) -> None:
+    """Raise DataError unless every ``df[target]`` value is above 0 (a log target needs that)."""
+    y = df[target].to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(~(y > 0))
+    if len(bad):
+        raise DataError(
+            f"{origin}: target column {target!r} has {len(bad)} values <= 0 (first at {_row(bad[0])}: "
+            f"{float(y[bad[0]])!r}) and preprocess.log_target=true needs positive values; remove those rows "
+            "or set preprocess.log_target=false"
         )
 
 
@@ -124,9 +196,11 @@ def check_table(df: pd.DataFrame, target: str | None, origin: str, *, min_rows: 
     """All the checks of a raw table: unique columns, enough rows, a valid target (unless ``target`` is None)."""
     check_columns(df, origin)
     if len(df) == 0:
-        raise DataError(f"{origin}: has a header but no data rows; it needs at least {max(min_rows, 1)}")
+        raise DataError(f"{origin}: has a header but no data rows; it needs at least {max(min_rows, 1)} "
+                        "rows below the header")
     if len(df) < min_rows:
-        raise DataError(f"{origin}: only {len(df)} data rows; at least {min_rows} are needed")
+        rows = f"{len(df)} data row" + ("s" if len(df) != 1 else "")
+        raise DataError(f"{origin}: only {rows}; at least {min_rows} are needed to train and test a model")
     if target is not None:
         check_target(df, target, origin)
 
@@ -143,6 +217,7 @@ def parse_csv_bytes(
     if not data.strip():
         raise DataError(f"{origin}: the file is empty; it needs a header line and data rows")
     text = _decode(data, origin, encoding)
+    sep = normalize_sep(sep, origin)
     if sep is None:
         sep = _sniff(text, origin)
     try:
@@ -154,6 +229,10 @@ def parse_csv_bytes(
         msg = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
         raise DataError(f"{origin}: not a valid CSV file with sep {sep!r}: {msg}; check the file or data.sep") from None
     names = [n for n in header.iloc[0].tolist() if isinstance(n, str) and n != ""] if len(header) else []
+    if len(names) == 1 and (other := _other_sep(names[0], sep)) and (target is None or target not in df.columns):
+        raise DataError(f"{origin}: read with data.sep={sep!r} the header is one column {names[0][:80]!r}; "
+                        f"the file seems separated by {other!r}: set data.sep={_sep_name(other)} "
+                        "(or data.sep=null to detect it)")
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise DataError(f"{origin}: duplicate column names {', '.join(map(repr, dup))}; rename them so each is unique")

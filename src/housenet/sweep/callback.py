@@ -76,6 +76,8 @@ class SweepCallback(Callback):
             validate.check_job_configs(config, loader, parsed)
         validate.check_data(config)
         ray_address = validate.check_ray(config)
+        with read_write(config.hydra):  # two sweeps started in the same second must not share job folders
+            config.hydra.sweep.dir = claim_folder(Path(str(config.hydra.sweep.dir)))
         self.uri = tracking_uri(config)
         if validate.launcher_kind(config) == "joblib":
             from housenet.sweep.warmup import warm_joblib_workers
@@ -155,6 +157,19 @@ class SweepCallback(Callback):
             self.client.set_terminated(self.parent_id, "KILLED")
         except Exception:
             pass
+
+
+def claim_folder(path: Path) -> str:
+    """Create ``path`` for this sweep alone; if it exists (another sweep's), take ``path-2``, ``path-3``, ..."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for i in range(1, 10_000):
+        candidate = path if i == 1 else path.with_name(f"{path.name}-{i}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return str(candidate)
+    raise SweepSetupError(f"{path}: 10000 sweep folders of that name exist; set hydra.sweep.dir")
 
 
 def _local_jobs(sweep_dir: Path) -> str:
