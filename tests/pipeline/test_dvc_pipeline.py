@@ -107,12 +107,12 @@ def test_a_stage_killed_midway_leaves_a_consistent_lock_and_repro_recovers(proje
     seen = []
     for line in proc.stdout:  # wait until training is under way (the first progress line)
         seen.append(line)
-        if line.startswith("epoch 1/"):
+        if "epoch 1/" in line:
             break
     time.sleep(1)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
-    assert any(line.startswith("epoch 1/") for line in seen), "".join(seen)
+    assert any("epoch 1/" in line for line in seen), "".join(seen)
     assert (project / "dvc.lock").read_text() == lock_before
     assert not (project / "models" / "model").exists()
     small(project)

@@ -82,7 +82,7 @@ def test_interrupted_training_ends_the_run_killed_and_leaves_no_model(project_di
                              "training.patience=null"], cwd=project_dir, env=env_for(project_dir),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in proc.stdout:
-        if line.startswith("epoch 1/"):
+        if "epoch 1/" in line:
             break
     proc.send_signal(sig)
     rest = proc.communicate(timeout=60)[0]

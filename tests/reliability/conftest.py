@@ -37,7 +37,7 @@ def stage(name: str, cwd: Path, *overrides: str, check: bool = True) -> subproce
 def error_line(proc: subprocess.CompletedProcess, name: str) -> str:
     """The one line a failed stage printed on stderr besides training progress (asserts there is exactly one,
     and the exit status 1)."""
-    lines = [line for line in proc.stderr.splitlines() if line.strip() and not re.match(r"epoch \d+/\d+ ", line)]
+    lines = [line for line in proc.stderr.splitlines() if line.strip() and not re.match(r"(network \d+/\d+: )?epoch \d+/\d+ ", line)]
     assert proc.returncode == 1, proc.stderr
     assert len(lines) == 1 and lines[0].startswith(f"housenet.{name}: error: "), proc.stderr
     return lines[0]
