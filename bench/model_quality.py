@@ -269,9 +269,11 @@ def write_doc(path: Path, results: dict, command: str) -> None:
         "",
         "## How the models are compared",
         "",
-        "- **housenet**: `housenet.train.fit_network(cfg, arrays)` with the default config: trained on the",
-        "  training part, early stopping and best-weight restore on the validation part, predicting",
-        "  log(price) (standardised), mapped back to price by `Preprocessor.inverse_target`.",
+        "- **housenet**: `housenet.train.fit_network(cfg, arrays)` with the default config, as the pipeline",
+        "  trains it: `model.ensemble` networks that differ only in their seed, each trained on the training",
+        "  part with early stopping and best-weight restore on the validation part, averaged (saved as one",
+        "  wider network), predicting log(price) (standardised), mapped back to price by",
+        "  `Preprocessor.inverse_target`.",
         "- **Peers** (scikit-learn) see the same feature matrix (one-hot categoricals, log1p of skewed",
         "  columns, standardised and clipped numerics) and are fitted on the training part only (the",
         "  validation part is unused by them; RidgeCV picks alpha by leave-one-out CV on the training part,",
@@ -319,10 +321,25 @@ def write_doc(path: Path, results: dict, command: str) -> None:
             "",
             *seeds_table(d["rows"], seeds),
         ]
+    lines += ["", SHORTFALLS.strip()]
     lines += ["", "## The defaults measured", "", *defaults_block(results["overrides"]), ""]
     lines += [HOW_CHOSEN.strip(), ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
+
+
+SHORTFALLS = """
+### Where a bar is not met
+
+- **Housing.csv, default split: no model reaches 0.67.** Its 109 test rows are a hard draw:
+  the best peer there is LinearRegression (log) at 0.6345 (the issue's 0.653 was measured on an
+  80/20 split, whose test rows are others). Over 5 split seeds housenet's mean is within 0.002 of
+  LinearRegression (log), far inside the seeds' spread (± 0.07). A data set of 545 rows that is
+  nearly linear in log(price) leaves a network little to add; the defaults were not tuned on any
+  test rows to close the gap.
+- **Windsor, default split:** housenet and LinearRegression (log) tie (a difference in the
+  fourth decimal); over 5 split seeds housenet is ahead of every peer.
+"""
 
 
 HOW_CHOSEN = """
@@ -408,10 +425,24 @@ dropout 0.1 and lr 1e-3 0.9246, dropout 0.1 0.9224, weight decay 3 0.9144; Ridge
 and LinearRegression (log) 0.9134 on the same parts (the default beat RidgeCV on 5 of 5). Nothing
 changed.
 
-**Averaging networks** (not in the pipeline): the mean of 3 / 5 networks with different seeds
-raised Ames val R^2 from 0.9182 to 0.9203 / 0.9205 and did nothing on Windsor and Housing.csv
-(0.715 / 0.715 / 0.714; 0.731 / 0.726 / 0.725). The `housenet, mean of 5 seeds` rows above
-measure the same on the test parts.
+**Averaging networks and a skip path** (`bench/select_defaults.py`, the second session). Two
+levers of the issue were added to the network: `model.ensemble=k` (k networks from different
+seeds, averaged) and `model.skip` (a linear path from the inputs to the output). They were
+chosen the same way: 5 inner splits of the default split's training + validation rows (inner
+split 0 is the default train/validation split; the default test rows are never read), the
+current defaults otherwise, mean validation R^2 in price units:
+
+| candidate | Windsor | Ames | Housing.csv |
+|---|---:|---:|---:|
+| single network (the previous default) | 0.6407 | 0.9350 | 0.6725 |
+| skip path | 0.6400 | 0.9352 | 0.6732 |
+| **5 networks averaged (the default)** | **0.6422** | **0.9381** | **0.6720** |
+| skip path, 5 networks averaged | 0.6421 | 0.9371 | 0.6729 |
+
+Averaging gained 0.003 on Ames and 0.0015 on Windsor and tied on Housing.csv; the skip path
+gained nothing beyond noise, so it stays off. Regenerate with
+`PATH=.venv/bin:$PATH python bench/select_defaults.py --csv /work/shared/data/Housing.csv --target price`
+(about 15 minutes on an idle 2-core machine).
 """
 
 
