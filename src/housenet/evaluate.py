@@ -4,7 +4,10 @@
 
 Writes ``paths.metrics_json`` (``test_r2``, ``test_rmse``, ``test_mae``, and the
 same on the validation part) and ``paths.predictions_csv`` (actual, predicted)
-for ``dvc plots``; logs the metrics and PNG figures to the training run.
+for ``dvc plots``; logs the metrics and PNG figures to the training run and, with
+``tracking.log_model`` (the default), the model as an MLflow pyfunc model whose input
+example is the raw table's first rows (``housenet.serving``), registered under
+``tracking.registered_model_name`` if that is set.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import csv
 import io
 import json
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import hydra
@@ -44,16 +48,39 @@ def evaluate_model(model_dir: Path, arrays: dict) -> tuple[dict[str, float], np.
     return metrics, test_pred
 
 
+@dataclass
+class Evaluation:
+    metrics: dict[str, float]
+    model_uri: str | None = None  # the logged pyfunc model (models:/m-...), if one was logged
+
+
 def evaluate(cfg: DictConfig, *, track: bool = True) -> dict[str, float]:
+    return evaluate_and_log(cfg, track=track).metrics
+
+
+def evaluate_and_log(cfg: DictConfig, *, track: bool = True) -> Evaluation:
     paths = cfg.paths
     arrays = load_arrays(paths.arrays)
     metrics, test_pred = evaluate_model(Path(paths.model_dir), arrays)
     atomic_write_json(paths.metrics_json, {k: metrics[k] for k in sorted(metrics)})
     atomic_write_text(paths.predictions_csv, predictions_table(arrays["y_test_raw"], test_pred))
     run_json = Path(paths.run_json)
-    if track and run_json.is_file():
-        log_to_run(json.loads(run_json.read_text()), metrics, arrays["y_test_raw"], test_pred)
-    return metrics
+    if not (track and run_json.is_file()):
+        return Evaluation(metrics)
+    run = log_to_run(json.loads(run_json.read_text()), metrics, arrays["y_test_raw"], test_pred)
+    if not cfg.tracking.log_model:
+        return Evaluation(metrics)
+    return Evaluation(metrics, log_model(cfg, run))
+
+
+def log_model(cfg: DictConfig, run) -> str:
+    """The model folder as an MLflow pyfunc model; the raw table's first rows are its input example."""
+    from housenet.data.sources import read_raw
+    from housenet.serving.log import log_pyfunc_model
+
+    raw, _ = read_raw(cfg.paths.raw_csv, cfg.paths.source_json)
+    name = cfg.tracking.registered_model_name or None
+    return log_pyfunc_model(run, Path(cfg.paths.model_dir), raw, name)
 
 
 def predictions_table(actual: np.ndarray, predicted: np.ndarray) -> str:
@@ -64,7 +91,7 @@ def predictions_table(actual: np.ndarray, predicted: np.ndarray) -> str:
     return out.getvalue()
 
 
-def log_to_run(run_info: dict, metrics: dict, actual: np.ndarray, predicted: np.ndarray) -> None:
+def log_to_run(run_info: dict, metrics: dict, actual: np.ndarray, predicted: np.ndarray):
     """Add the metrics and figures to the training run (which stays as train left it)."""
     from housenet import plots, tracking
 
@@ -75,12 +102,16 @@ def log_to_run(run_info: dict, metrics: dict, actual: np.ndarray, predicted: np.
         figs = [plots.predicted_vs_actual(actual, predicted, d / "predicted_vs_actual.png", metrics["test_r2"]),
                 plots.residuals(actual, predicted, d / "residuals.png")]
         run.log_artifacts(figs)
+    return run
 
 
 def _run(cfg: DictConfig) -> str:
-    m = evaluate(cfg)
+    e = evaluate_and_log(cfg)
+    m = e.metrics
+    name = cfg.tracking.registered_model_name
+    logged = f"; pyfunc model {e.model_uri}" + (f" registered as {name!r}" if name else "") if e.model_uri else ""
     return (f"test R^2 {m['test_r2']:.4f}, RMSE {m['test_rmse']:,.0f}, MAE {m['test_mae']:,.0f} "
-            f"-> {cfg.paths.metrics_json}")
+            f"-> {cfg.paths.metrics_json}{logged}")
 
 
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="config")
