@@ -51,6 +51,7 @@ def evaluate_model(model_dir: Path, arrays: dict) -> tuple[dict[str, float], np.
 @dataclass
 class Evaluation:
     metrics: dict[str, float]
+    rows: tuple[int, int]  # validation and test rows evaluated
     model_uri: str | None = None  # the logged pyfunc model (models:/m-...), if one was logged
 
 
@@ -64,13 +65,14 @@ def evaluate_and_log(cfg: DictConfig, *, track: bool = True) -> Evaluation:
     metrics, test_pred = evaluate_model(Path(paths.model_dir), arrays)
     atomic_write_json(paths.metrics_json, {k: metrics[k] for k in sorted(metrics)})
     atomic_write_text(paths.predictions_csv, predictions_table(arrays["y_test_raw"], test_pred))
+    rows = (len(arrays["X_val"]), len(arrays["X_test"]))
     run_json = Path(paths.run_json)
     if not (track and run_json.is_file()):
-        return Evaluation(metrics)
+        return Evaluation(metrics, rows)
     run = log_to_run(json.loads(run_json.read_text()), metrics, arrays["y_test_raw"], test_pred)
     if not cfg.tracking.log_model:
-        return Evaluation(metrics)
-    return Evaluation(metrics, log_model(cfg, run))
+        return Evaluation(metrics, rows)
+    return Evaluation(metrics, rows, log_model(cfg, run))
 
 
 def log_model(cfg: DictConfig, run) -> str:
@@ -110,8 +112,9 @@ def _run(cfg: DictConfig) -> str:
     m = e.metrics
     name = cfg.tracking.registered_model_name
     logged = f"; pyfunc model {e.model_uri}" + (f" registered as {name!r}" if name else "") if e.model_uri else ""
-    return (f"test R^2 {m['test_r2']:.4f}, RMSE {m['test_rmse']:,.0f}, MAE {m['test_mae']:,.0f} "
-            f"-> {cfg.paths.metrics_json}{logged}")
+    return (f"{e.rows[0]} val + {e.rows[1]} test rows in, {e.rows[1]} test predictions out; test R^2 "
+            f"{m['test_r2']:.4f}, RMSE {m['test_rmse']:,.0f}, MAE {m['test_mae']:,.0f} -> {cfg.paths.metrics_json}, "
+            f"{cfg.paths.predictions_csv}{logged}")
 
 
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="config")

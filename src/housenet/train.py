@@ -73,6 +73,7 @@ class TrainResult:
     net: nn.MLP
     history: nn.History
     run: Any  # tracking.Run, or None without tracking
+    rows: tuple[int, int] = (0, 0)  # training and validation rows it was fitted on
 
 
 def train(cfg: DictConfig, *, track: bool = True, parent_run_id: str | None = None,
@@ -111,10 +112,14 @@ def _train(cfg: DictConfig, arrays: dict, run) -> TrainResult:
     from housenet.tracking import EpochMetrics
 
     paths = cfg.paths
-    callbacks: list = [Progress(cfg.training.epochs)]
+    progress = Progress(cfg.training.epochs)
+    callbacks: list = [progress]
     if run is not None:
         callbacks.append(EpochMetrics(run, cfg.tracking.log_every))
-    net, history = fit_network(cfg, arrays, callbacks)
+    try:
+        net, history = fit_network(cfg, arrays, callbacks)
+    finally:
+        progress.close()  # end the bar's line before the summary line (early stopping, errors)
     metadata = {"best_epoch": history.best_epoch, "epochs_run": history.epochs_run,
                 "train": train_config(cfg).to_dict()}
     write_model_dir(net, Path(paths.model_dir), Path(paths.preprocessor), metadata)
@@ -128,7 +133,7 @@ def _train(cfg: DictConfig, arrays: dict, run) -> TrainResult:
         atomic_write_json(paths.run_json, run.to_dict())
     else:
         Path(paths.run_json).unlink(missing_ok=True)
-    return TrainResult(net, history, run)
+    return TrainResult(net, history, run, (len(arrays["X_train"]), len(arrays["X_val"])))
 
 
 def write_model_dir(net: nn.MLP, model_dir: Path, preprocessor: Path, metadata: dict) -> None:
@@ -174,7 +179,8 @@ def _run(cfg: DictConfig) -> str:
     h = res.history
     best = f", best val loss {min(h.val_loss):.4g} at epoch {h.best_epoch}" if h.val_loss else ""
     where = f"; MLflow run {res.run.run_id}" if res.run else ""
-    return f"{h.epochs_run} epochs{best} -> {cfg.paths.model_dir}{where}"
+    return (f"{res.rows[0]} train + {res.rows[1]} val rows in, {h.epochs_run} epochs{best} "
+            f"-> {cfg.paths.model_dir}{where}")
 
 
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="config")
