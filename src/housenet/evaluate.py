@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,11 +64,12 @@ def evaluate_and_log(cfg: DictConfig, *, track: bool = True) -> Evaluation:
     metrics, test_pred = evaluate_model(Path(paths.model_dir), arrays)
     atomic_write_json(paths.metrics_json, {k: metrics[k] for k in sorted(metrics)})
     atomic_write_text(paths.predictions_csv, predictions_table(arrays["y_test_raw"], test_pred))
+    figures = draw_test_figures(arrays["y_test_raw"], test_pred, metrics["test_r2"], Path(paths.figures_dir))
     rows = (len(arrays["X_val"]), len(arrays["X_test"]))
     run_json = Path(paths.run_json)
     if not (track and run_json.is_file()):
         return Evaluation(metrics, rows)
-    run = log_to_run(json.loads(run_json.read_text()), metrics, arrays["y_test_raw"], test_pred)
+    run = log_to_run(json.loads(run_json.read_text()), metrics, figures)
     if not cfg.tracking.log_model:
         return Evaluation(metrics, rows)
     return Evaluation(metrics, rows, log_model(cfg, run))
@@ -88,22 +88,26 @@ def log_model(cfg: DictConfig, run) -> str:
 def predictions_table(actual: np.ndarray, predicted: np.ndarray) -> str:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(["actual", "predicted"])
-    w.writerows(zip((repr(float(a)) for a in actual), (repr(float(p)) for p in predicted)))
+    w.writerow(["actual", "predicted", "residual"])
+    w.writerows((repr(float(a)), repr(float(p)), repr(float(a) - float(p))) for a, p in zip(actual, predicted))
     return out.getvalue()
 
 
-def log_to_run(run_info: dict, metrics: dict, actual: np.ndarray, predicted: np.ndarray):
+def draw_test_figures(actual: np.ndarray, predicted: np.ndarray, r2: float, figures_dir: Path) -> list[Path]:
+    """Predicted against actual, and residuals, as PNGs (DVC plots of this stage, and MLflow artifacts)."""
+    from housenet import plots
+
+    return [plots.predicted_vs_actual(actual, predicted, figures_dir / plots.PREDICTED_VS_ACTUAL, r2),
+            plots.residuals(actual, predicted, figures_dir / plots.RESIDUALS)]
+
+
+def log_to_run(run_info: dict, metrics: dict, figures: list[Path]):
     """Add the metrics and figures to the training run (which stays as train left it)."""
-    from housenet import plots, tracking
+    from housenet import tracking
 
     run = tracking.reopen_run(run_info)
     run.log_metrics(metrics)
-    with tempfile.TemporaryDirectory() as d:
-        d = Path(d)
-        figs = [plots.predicted_vs_actual(actual, predicted, d / "predicted_vs_actual.png", metrics["test_r2"]),
-                plots.residuals(actual, predicted, d / "residuals.png")]
-        run.log_artifacts(figs)
+    run.log_artifacts(figures)
     return run
 
 

@@ -124,12 +124,13 @@ def _train(cfg: DictConfig, arrays: dict, run) -> TrainResult:
                 "train": train_config(cfg).to_dict()}
     write_model_dir(net, Path(paths.model_dir), Path(paths.preprocessor), metadata)
     atomic_write_text(paths.loss_csv, loss_table(history))
+    loss_png = loss_figure(history, Path(paths.figures_dir))
     if run is not None:
         run.log_metrics({"best_epoch": history.best_epoch, "epochs_run": history.epochs_run,
                          "best_val_loss": min(history.val_loss) if history.val_loss else float("nan"),
                          "train_seconds": sum(history.seconds),
                          "train_samples_per_second": history.epochs_run * len(arrays["X_train"]) / max(sum(history.seconds), 1e-9)})
-        _log_artifacts(run, cfg, history)
+        _log_artifacts(run, cfg, loss_png)
         atomic_write_json(paths.run_json, run.to_dict())
     else:
         Path(paths.run_json).unlink(missing_ok=True)
@@ -162,15 +163,20 @@ def loss_table(history: nn.History) -> str:
     return out.getvalue()
 
 
-def _log_artifacts(run, cfg: DictConfig, history: nn.History) -> None:
+def loss_figure(history: nn.History, figures_dir: Path) -> Path:
+    """The loss curves as a PNG (a DVC plot of this stage, and an MLflow artifact)."""
     from housenet import plots
 
+    return plots.loss_curves(history.train_loss, history.val_loss, figures_dir / plots.LOSS_CURVES,
+                             history.best_epoch)
+
+
+def _log_artifacts(run, cfg: DictConfig, loss_png: Path) -> None:
     paths = cfg.paths
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         (d / "config.yaml").write_text(params_yaml(cfg) if isinstance(cfg, DictConfig) else OmegaConf.to_yaml(cfg))
-        plots.loss_curves(history.train_loss, history.val_loss, d / "loss_curves.png", history.best_epoch)
-        run.log_artifacts([d / "config.yaml", d / "loss_curves.png", Path(paths.loss_csv)])
+        run.log_artifacts([d / "config.yaml", loss_png, Path(paths.loss_csv)])
     run.log_artifacts([Path(paths.model_dir)])
 
 
