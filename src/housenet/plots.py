@@ -66,11 +66,11 @@ def residuals(actual: np.ndarray, predicted: np.ndarray, path: Path) -> Path:
 
 
 def _thousands(*axes) -> None:
-    """Prices as 150,000 rather than 150000 or 1.5e5."""
-    from matplotlib.ticker import StrMethodFormatter
+    """Prices as 150k rather than 150000 or 1.5e5."""
+    from matplotlib.ticker import FuncFormatter
 
     for axis in axes:
-        axis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+        axis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1000:,.0f}k" if x else "0"))
 
 
 def _save(plt, fig, path: Path) -> Path:
