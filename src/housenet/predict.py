@@ -66,8 +66,11 @@ def load_model(uri: str, tracking_uri: str | None = None) -> Model:
     """A model folder, or an MLflow URI downloaded to a temporary folder first."""
     if not uri.startswith(MLFLOW_SCHEMES):
         return Model.load(uri)
+    import os
+
     import mlflow
 
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one summary line, no download bar
     with tempfile.TemporaryDirectory() as d:
         try:
             local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=d, tracking_uri=tracking_uri)

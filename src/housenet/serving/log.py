@@ -9,6 +9,7 @@ as an artifact. Loading it needs the ``housenet`` package installed (serve with
 
 from __future__ import annotations
 
+import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -75,6 +76,8 @@ def log_pyfunc_model(run, model_dir: Path, raw_rows: pd.DataFrame, registered_na
     example = input_example(raw_rows, pre)
 
     mlflow.set_tracking_uri(run.tracking_uri)
+    # MLflow reloads the model to check the example; its download bar would clutter the stage's output
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     info = Model.log(
         artifact_path=None, run_id=run.run_id, name=ARTIFACT_NAME, flavor=mlflow.pyfunc,
         python_model=str(MODEL_CODE), artifacts={"model_dir": str(model_dir)},
