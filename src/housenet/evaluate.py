@@ -4,7 +4,10 @@
 
 Writes ``paths.metrics_json`` (``test_r2``, ``test_rmse``, ``test_mae``, and the
 same on the validation part) and ``paths.predictions_csv`` (actual, predicted)
-for ``dvc plots``; logs the metrics and PNG figures to the training run.
+for ``dvc plots``; logs the metrics and PNG figures to the training run and, with
+``tracking.log_model`` (the default), the model as an MLflow pyfunc model whose input
+example is the raw table's first rows (``housenet.serving``), registered under
+``tracking.registered_model_name`` if that is set.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import hydra
@@ -44,43 +47,78 @@ def evaluate_model(model_dir: Path, arrays: dict) -> tuple[dict[str, float], np.
     return metrics, test_pred
 
 
+@dataclass
+class Evaluation:
+    metrics: dict[str, float]
+    rows: tuple[int, int]  # validation and test rows evaluated
+    model_uri: str | None = None  # the logged pyfunc model (models:/m-...), if one was logged
+
+
 def evaluate(cfg: DictConfig, *, track: bool = True) -> dict[str, float]:
+    return evaluate_and_log(cfg, track=track).metrics
+
+
+def evaluate_and_log(cfg: DictConfig, *, track: bool = True) -> Evaluation:
     paths = cfg.paths
     arrays = load_arrays(paths.arrays)
     metrics, test_pred = evaluate_model(Path(paths.model_dir), arrays)
     atomic_write_json(paths.metrics_json, {k: metrics[k] for k in sorted(metrics)})
     atomic_write_text(paths.predictions_csv, predictions_table(arrays["y_test_raw"], test_pred))
+    figures = draw_test_figures(arrays["y_test_raw"], test_pred, metrics["test_r2"], Path(paths.figures_dir))
+    rows = (len(arrays["X_val"]), len(arrays["X_test"]))
     run_json = Path(paths.run_json)
-    if track and run_json.is_file():
-        log_to_run(json.loads(run_json.read_text()), metrics, arrays["y_test_raw"], test_pred)
-    return metrics
+    if not (track and run_json.is_file()):
+        return Evaluation(metrics, rows)
+    run = log_to_run(json.loads(run_json.read_text()), metrics, figures)
+    if not cfg.tracking.log_model:
+        return Evaluation(metrics, rows)
+    return Evaluation(metrics, rows, log_model(cfg, run))
+
+
+def log_model(cfg: DictConfig, run) -> str:
+    """The model folder as an MLflow pyfunc model; the raw table's first rows are its input example."""
+    from housenet.data.sources import read_raw
+    from housenet.serving.log import log_pyfunc_model
+
+    raw, _ = read_raw(cfg.paths.raw_csv, cfg.paths.source_json)
+    name = cfg.tracking.registered_model_name or None
+    return log_pyfunc_model(run, Path(cfg.paths.model_dir), raw, name)
 
 
 def predictions_table(actual: np.ndarray, predicted: np.ndarray) -> str:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(["actual", "predicted"])
-    w.writerows(zip((repr(float(a)) for a in actual), (repr(float(p)) for p in predicted)))
+    w.writerow(["actual", "predicted", "residual"])
+    w.writerows((repr(float(a)), repr(float(p)), repr(float(a) - float(p))) for a, p in zip(actual, predicted))
     return out.getvalue()
 
 
-def log_to_run(run_info: dict, metrics: dict, actual: np.ndarray, predicted: np.ndarray) -> None:
+def draw_test_figures(actual: np.ndarray, predicted: np.ndarray, r2: float, figures_dir: Path) -> list[Path]:
+    """Predicted against actual, and residuals, as PNGs (DVC plots of this stage, and MLflow artifacts)."""
+    from housenet import plots
+
+    return [plots.predicted_vs_actual(actual, predicted, figures_dir / plots.PREDICTED_VS_ACTUAL, r2),
+            plots.residuals(actual, predicted, figures_dir / plots.RESIDUALS)]
+
+
+def log_to_run(run_info: dict, metrics: dict, figures: list[Path]):
     """Add the metrics and figures to the training run (which stays as train left it)."""
-    from housenet import plots, tracking
+    from housenet import tracking
 
     run = tracking.reopen_run(run_info)
     run.log_metrics(metrics)
-    with tempfile.TemporaryDirectory() as d:
-        d = Path(d)
-        figs = [plots.predicted_vs_actual(actual, predicted, d / "predicted_vs_actual.png", metrics["test_r2"]),
-                plots.residuals(actual, predicted, d / "residuals.png")]
-        run.log_artifacts(figs)
+    run.log_artifacts(figures)
+    return run
 
 
 def _run(cfg: DictConfig) -> str:
-    m = evaluate(cfg)
-    return (f"test R^2 {m['test_r2']:.4f}, RMSE {m['test_rmse']:,.0f}, MAE {m['test_mae']:,.0f} "
-            f"-> {cfg.paths.metrics_json}")
+    e = evaluate_and_log(cfg)
+    m = e.metrics
+    name = cfg.tracking.registered_model_name
+    logged = f"; pyfunc model {e.model_uri}" + (f" registered as {name!r}" if name else "") if e.model_uri else ""
+    return (f"{e.rows[0]} val + {e.rows[1]} test rows in, {e.rows[1]} test predictions out; test R^2 "
+            f"{m['test_r2']:.4f}, RMSE {m['test_rmse']:,.0f}, MAE {m['test_mae']:,.0f} -> {cfg.paths.metrics_json}, "
+            f"{cfg.paths.predictions_csv}{logged}")
 
 
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="config")

@@ -29,7 +29,8 @@ def ingest(cfg: DictConfig) -> Provenance:
 
 def _run(cfg: DictConfig) -> str:
     p = ingest(cfg)
-    return f"{p.source}: {p.rows} rows x {len(p.columns)} columns -> {cfg.paths.raw_csv} (sha256 {p.sha256[:12]})"
+    return (f"{p.rows} rows in from {p.source}, {p.rows} rows x {len(p.columns)} columns out "
+            f"-> {cfg.paths.raw_csv} (sha256 {p.sha256[:12]})")
 
 
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="config")

@@ -1,10 +1,21 @@
-"""PNG figures for MLflow: loss curves, predicted against actual, residuals (matplotlib, Agg)."""
+"""PNG figures: loss curves, predicted against actual, residuals (matplotlib, Agg).
+
+The train and evaluate stages write them into ``paths.figures_dir`` (DVC plots, which
+`dvc plots show` puts in its HTML) and log them to the MLflow run. Each file is
+written atomically.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+
+from housenet.data.atomic import atomic_path
+
+LOSS_CURVES = "loss_curves.png"
+PREDICTED_VS_ACTUAL = "predicted_vs_actual.png"
+RESIDUALS = "residuals.png"
 
 
 def _pyplot():
@@ -30,10 +41,7 @@ def loss_curves(train_loss: list[float], val_loss: list[float], path: Path, best
     ax.set(xlabel="epoch", ylabel="loss (model space)", yscale="log" if log_scale else "linear",
            title="Loss per epoch")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, path: Path, r2: float) -> Path:
@@ -43,10 +51,8 @@ def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, path: Path, r
     lo, hi = float(min(actual.min(), predicted.min())), float(max(actual.max(), predicted.max()))
     ax.plot([lo, hi], [lo, hi], color="black", linewidth=1)
     ax.set(xlabel="actual price", ylabel="predicted price", title=f"Test set: R\u00b2 = {r2:.3f}")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    _thousands(ax.xaxis, ax.yaxis)
+    return _save(plt, fig, path)
 
 
 def residuals(actual: np.ndarray, predicted: np.ndarray, path: Path) -> Path:
@@ -55,7 +61,21 @@ def residuals(actual: np.ndarray, predicted: np.ndarray, path: Path) -> Path:
     ax.scatter(predicted, actual - predicted, s=8, alpha=0.5)
     ax.axhline(0, color="black", linewidth=1)
     ax.set(xlabel="predicted price", ylabel="actual - predicted", title="Test-set residuals")
+    _thousands(ax.xaxis, ax.yaxis)
+    return _save(plt, fig, path)
+
+
+def _thousands(*axes) -> None:
+    """Prices as 150k rather than 150000 or 1.5e5."""
+    from matplotlib.ticker import FuncFormatter
+
+    for axis in axes:
+        axis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1000:,.0f}k" if x else "0"))
+
+
+def _save(plt, fig, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp)
     plt.close(fig)
-    return path
+    return Path(path)

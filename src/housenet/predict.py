@@ -1,8 +1,9 @@
 """Predict prices for new houses with a trained model: raw rows in, prices out.
 
 A model is a folder written by the train stage (``network.npz``, ``network.json``,
-``preprocessor.json``) or an MLflow URI whose artifacts hold one
-(``runs:/<run_id>/model``, ``models:/<name>/<version>``).
+``preprocessor.json``) or an MLflow URI whose artifacts hold one: the train run's
+folder (``runs:/<run_id>/model``) or the pyfunc model logged by evaluate
+(``models:/m-<id>``, or ``models:/<name>/<version>`` once registered).
 
     housenet predict --model models/model --input new_houses.csv --output predictions.csv
 """
@@ -65,17 +66,32 @@ def load_model(uri: str, tracking_uri: str | None = None) -> Model:
     """A model folder, or an MLflow URI downloaded to a temporary folder first."""
     if not uri.startswith(MLFLOW_SCHEMES):
         return Model.load(uri)
+    import os
+
     import mlflow
 
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one summary line, no download bar
     with tempfile.TemporaryDirectory() as d:
         try:
             local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=d, tracking_uri=tracking_uri)
         except Exception as e:  # MlflowException, OSError: name the URI either way
             raise DataError(f"{uri}: cannot download the model from MLflow ({' '.join(str(e).split())[:300]})") from None
-        local = Path(local)
-        if not (local / "network.json").is_file() and (local / "model").is_dir():
-            local = local / "model"  # a run or registered model whose artifacts hold model/
-        return Model.load(local)
+        return Model.load(model_folder(Path(local)))
+
+
+def model_folder(local: Path) -> Path:
+    """The folder holding network.json in a download: itself, its model/ (a run's artifacts), or
+    the model_dir artifact of a pyfunc model (see housenet.serving)."""
+    if (local / "MLmodel").is_file():
+        import yaml
+
+        flavor = (yaml.safe_load((local / "MLmodel").read_text()) or {}).get("flavors", {}).get("python_function", {})
+        path = (flavor.get("artifacts") or {}).get("model_dir", {}).get("path")
+        if path:
+            return local / path
+    if not (local / "network.json").is_file() and (local / "model").is_dir():
+        return local / "model"
+    return local
 
 
 def predict_csv(model: Model, input_csv: str | Path, output_csv: str | Path) -> int:

@@ -48,8 +48,9 @@ def _run(cfg: DictConfig) -> str:
     dropped = f", dropped {len(pre.dropped)} column{'s' if len(pre.dropped) != 1 else ''}" if pre.dropped else ""
     if a["excluded_rows"]:
         dropped += f", excluded {a['excluded_rows']} rows (data.exclude_above)"
-    return (f"{len(a['X_train'])}/{len(a['X_val'])}/{len(a['X_test'])} train/val/test rows, "
-            f"{a['X_train'].shape[1]} features{dropped} -> {cfg.paths.arrays}")
+    rows_out = len(a["X_train"]) + len(a["X_val"]) + len(a["X_test"])
+    return (f"{rows_out + a['excluded_rows']} rows in, {len(a['X_train'])}/{len(a['X_val'])}/{len(a['X_test'])} "
+            f"train/val/test rows out, {a['X_train'].shape[1]} features{dropped} -> {cfg.paths.arrays}")
 
 
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="config")

@@ -91,8 +91,14 @@ def fit_members(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.C
         seed = nn.ensemble.member_seed(cfg.seed, j)
         net = nn.MLP(net_cfg, seed=seed)
         cbs = callbacks if j == 0 else (member_callbacks(j) if member_callbacks else ())
-        history = nn.fit(net, arrays["X_train"], arrays["y_train"], replace(train_cfg, seed=seed),
-                         X_val=arrays["X_val"], y_val=arrays["y_val"], callbacks=cbs)
+        cbs = list(cbs)
+        try:
+            history = nn.fit(net, arrays["X_train"], arrays["y_train"], replace(train_cfg, seed=seed),
+                             X_val=arrays["X_val"], y_val=arrays["y_val"], callbacks=cbs)
+        finally:  # e.g. end a progress bar's line (early stopping, errors) before the next one starts
+            for cb in cbs:
+                if hasattr(cb, "close"):
+                    cb.close()
         check_fit(history, arrays["y_train"], restore_best=train_cfg.restore_best)  # a finite but exploded loss
         histories.append(history)
         members.append(net)
@@ -104,6 +110,7 @@ class TrainResult:
     net: nn.MLP
     history: nn.History
     run: Any  # tracking.Run, or None without tracking
+    rows: tuple[int, int] = (0, 0)  # training and validation rows it was fitted on
 
 
 def train(cfg: DictConfig, *, track: bool = True, parent_run_id: str | None = None,
@@ -160,16 +167,17 @@ def _train(cfg: DictConfig, arrays: dict, run) -> TrainResult:
                              "epochs_run": h.epochs_run} for j, h in enumerate(histories)]}
     write_model_dir(net, Path(paths.model_dir), Path(paths.preprocessor), metadata)
     atomic_write_text(paths.loss_csv, loss_table(history))
+    loss_png = loss_figure(history, Path(paths.figures_dir))
     if run is not None:
         run.log_metrics({"best_epoch": history.best_epoch, "epochs_run": history.epochs_run,
                          "best_val_loss": min(history.val_loss) if history.val_loss else float("nan"),
                          "train_seconds": sum(history.seconds),
                          "train_samples_per_second": history.epochs_run * len(arrays["X_train"]) / max(sum(history.seconds), 1e-9)})
-        _log_artifacts(run, cfg, history)
+        _log_artifacts(run, cfg, loss_png)
         atomic_write_json(paths.run_json, run.to_dict())
     else:
         Path(paths.run_json).unlink(missing_ok=True)
-    return TrainResult(net, history, run)
+    return TrainResult(net, history, run, (len(arrays["X_train"]), len(arrays["X_val"])))
 
 
 def write_model_dir(net: nn.MLP, model_dir: Path, preprocessor: Path, metadata: dict) -> None:
@@ -198,15 +206,20 @@ def loss_table(history: nn.History) -> str:
     return out.getvalue()
 
 
-def _log_artifacts(run, cfg: DictConfig, history: nn.History) -> None:
+def loss_figure(history: nn.History, figures_dir: Path) -> Path:
+    """The loss curves as a PNG (a DVC plot of this stage, and an MLflow artifact)."""
     from housenet import plots
 
+    return plots.loss_curves(history.train_loss, history.val_loss, figures_dir / plots.LOSS_CURVES,
+                             history.best_epoch)
+
+
+def _log_artifacts(run, cfg: DictConfig, loss_png: Path) -> None:
     paths = cfg.paths
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         (d / "config.yaml").write_text(params_yaml(cfg) if isinstance(cfg, DictConfig) else OmegaConf.to_yaml(cfg))
-        plots.loss_curves(history.train_loss, history.val_loss, d / "loss_curves.png", history.best_epoch)
-        run.log_artifacts([d / "config.yaml", d / "loss_curves.png", Path(paths.loss_csv)])
+        run.log_artifacts([d / "config.yaml", loss_png, Path(paths.loss_csv)])
     run.log_artifacts([Path(paths.model_dir)])
 
 
@@ -215,7 +228,8 @@ def _run(cfg: DictConfig) -> str:
     h = res.history
     best = f", best val loss {min(h.val_loss):.4g} at epoch {h.best_epoch}" if h.val_loss else ""
     where = f"; MLflow run {res.run.run_id}" if res.run else ""
-    return f"{h.epochs_run} epochs{best} -> {cfg.paths.model_dir}{where}"
+    return (f"{res.rows[0]} train + {res.rows[1]} val rows in, {h.epochs_run} epochs{best} "
+            f"-> {cfg.paths.model_dir}{where}")
 
 
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="config")

@@ -37,6 +37,7 @@ def test_repro_runs_all_then_nothing_then_only_what_changed(project):
     assert {"test_r2", "test_rmse", "test_mae"} <= set(metrics)
     shown = run([DVC, "metrics", "show", "--json"], project).stdout
     assert "test_r2" in shown
+    check_plots_show(project)
 
     second = run([DVC, "repro"], project)
     assert ran(second.stdout) == []
@@ -51,6 +52,23 @@ def test_repro_runs_all_then_nothing_then_only_what_changed(project):
     set_params(project, f"optim.lr={lr}")  # back to the first value: the same metrics, bit for bit
     run([DVC, "repro", "--no-run-cache"], project)
     assert (project / "reports" / "metrics.json").read_bytes() == before
+
+
+def check_plots_show(project: Path) -> None:
+    """`dvc plots show` renders the loss, predicted-vs-actual and residual plots, and the stages' PNGs."""
+    out = project / "plots-html"
+    run([DVC, "plots", "show", "-o", str(out)], project)
+    html = (out / "index.html").read_text()
+    for title in ("Loss per epoch (model space)", "Test set, predicted against actual price",
+                  "Test set, residual (actual - predicted) against predicted price"):
+        assert f'"text": "{title}"' in html
+    for field in ("train_loss", "val_loss", "actual", "predicted", "residual"):
+        assert f'"field": "{field}"' in html
+    for png in ("loss_curves", "predicted_vs_actual", "residuals"):
+        src = f"static/workspace_reports_figures_{png}.png"
+        assert f'src="{src}"' in html
+        assert (out / src).read_bytes() == (project / "reports" / "figures" / f"{png}.png").read_bytes()
+        assert (out / src).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_an_edit_of_conf_without_regenerating_params_fails_loudly(project):

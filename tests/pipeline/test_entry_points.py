@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -35,13 +36,28 @@ def csv_overrides(project: Path) -> list[str]:
     return ["data=csv", "data.path=houses.csv", "data.target=price", f"tracking.uri=sqlite:///{project}/mlflow.db"]
 
 
+def summary_line(proc: subprocess.CompletedProcess, name: str) -> str:
+    """A stage's stdout is one line: what it did (rows in, rows out) and how long it took."""
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 1, proc.stdout
+    assert re.fullmatch(rf"housenet\.{name}: \d+ .*rows in.* \(\d+\.\d s\)", lines[0]), lines[0]
+    return lines[0]
+
+
 def test_each_stage_runs_on_its_own_with_overrides(project_dir):
     o = csv_overrides(project_dir)
-    assert "200 rows" in stage("ingest", project_dir, *o).stdout
-    assert "features" in stage("preprocess", project_dir, *o, "split.test_fraction=0.25").stdout
-    out = stage("train", project_dir, *o, "optim.lr=0.003", "model.hidden=[32,16]", "training.epochs=3").stdout
-    assert "3 epochs" in out and "MLflow run" in out
-    assert "test R^2" in stage("evaluate", project_dir, *o).stdout
+    line = summary_line(stage("ingest", project_dir, *o), "ingest")
+    assert "200 rows in" in line and "200 rows x 5 columns out" in line
+    line = summary_line(stage("preprocess", project_dir, *o, "split.test_fraction=0.25"), "preprocess")
+    assert "200 rows in, " in line and "train/val/test rows out" in line and "features" in line
+    proc = stage("train", project_dir, *o, "optim.lr=0.003", "model.hidden=[32,16]", "training.epochs=30",
+                 "training.patience=null")
+    line = summary_line(proc, "train")
+    assert "val rows in, 30 epochs" in line and "MLflow run" in line
+    # not a terminal: progress on stderr, a line every 30 // 10 = 3 epochs, not one per epoch
+    assert re.findall(r"^epoch (\d+)/30 train ", proc.stderr, re.M) == ["1"] + [str(e) for e in range(3, 31, 3)]
+    line = summary_line(stage("evaluate", project_dir, *o), "evaluate")
+    assert "test predictions out; test R^2" in line and "pyfunc model models:/" in line
     assert not (project_dir / "outputs").exists(), "Hydra must not litter the project with run folders"
 
 

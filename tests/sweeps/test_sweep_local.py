@@ -54,6 +54,10 @@ def check_sweep(uri: str, experiment: str, n_jobs: int, n_failed: int) -> tuple:
     assert tags["sweep.failed"] == str(n_failed) and tags["sweep.jobs"] == str(n_jobs)
     assert math.isclose(parent.data.metrics["best/val_rmse"], best.data.metrics["val_rmse"])
     assert math.isclose(parent.data.metrics["best/test_r2"], best.data.metrics["test_r2"])
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)  # jobs do not pay for logging a pyfunc model (only the evaluate stage does)
+    assert client.search_logged_models([client.get_experiment_by_name(experiment).experiment_id]) == []
     return parent, children
 
 
