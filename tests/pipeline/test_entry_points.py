@@ -51,11 +51,13 @@ def test_each_stage_runs_on_its_own_with_overrides(project_dir):
     line = summary_line(stage("preprocess", project_dir, *o, "split.test_fraction=0.25"), "preprocess")
     assert "200 rows in, " in line and "train/val/test rows out" in line and "features" in line
     proc = stage("train", project_dir, *o, "optim.lr=0.003", "model.hidden=[32,16]", "training.epochs=30",
-                 "training.patience=null")
+                 "training.patience=null", "model.ensemble=2")
     line = summary_line(proc, "train")
     assert "val rows in, 30 epochs" in line and "MLflow run" in line
-    # not a terminal: progress on stderr, a line every 30 // 10 = 3 epochs, not one per epoch
-    assert re.findall(r"^epoch (\d+)/30 train ", proc.stderr, re.M) == ["1"] + [str(e) for e in range(3, 31, 3)]
+    # not a terminal: progress on stderr, a line every 30 // 10 = 3 epochs, not one per epoch, per network
+    every_third = ["1"] + [str(e) for e in range(3, 31, 3)]
+    for j in (1, 2):
+        assert re.findall(rf"^network {j}/2: epoch (\d+)/30 train ", proc.stderr, re.M) == every_third
     line = summary_line(stage("evaluate", project_dir, *o), "evaluate")
     assert "test predictions out; test R^2" in line and "pyfunc model models:/" in line
     assert not (project_dir / "outputs").exists(), "Hydra must not litter the project with run folders"
