@@ -13,7 +13,7 @@ How docs/images/mlflow-sweep-compare.png was made (in a fresh clone, with the ve
 sweep logs to the default store, ./mlflow.db):
 
     python -m housenet.ingest && python -m housenet.preprocess
-    python -m housenet.train -m optim.lr=1e-3,3e-3,1e-2 model.hidden=[64,32],[128,64] training.epochs=60
+    python -m housenet.train -m optim.lr=1e-3,3e-3,1e-2 model.hidden=[64,32],[128,64] training.epochs=60 model.ensemble=1
     python docs/images/capture_mlflow_ui.py --tracking-uri sqlite:///$PWD/mlflow.db
 
 It closes the assistant panel, plots val_rmse (the sweep's objective) and shows only the
