@@ -117,10 +117,11 @@ def check_config(cfg: DictConfig) -> None:
     check_fractions(split.get("val_fraction"), split.get("test_fraction"))
     check_options(**OmegaConf.to_container(cfg.get("preprocess") or OmegaConf.create({}), resolve=True))
     if all(k in cfg for k in _NN_SECTIONS):
-        _check_training(cfg)
+        check_training(cfg)
 
 
-def _check_training(cfg: DictConfig) -> None:
+def check_training(cfg: DictConfig) -> None:
+    """Build the network, optimiser, loss and schedule of ``cfg`` for one input: ConfigError naming the key."""
     from housenet import nn
     from housenet.nn.losses import get_loss
     from housenet.nn.schedules import make_schedule

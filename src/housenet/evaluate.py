@@ -61,7 +61,11 @@ def evaluate(cfg: DictConfig, *, track: bool = True) -> dict[str, float]:
 def evaluate_and_log(cfg: DictConfig, *, track: bool = True) -> Evaluation:
     paths = cfg.paths
     arrays = load_arrays(paths.arrays)
-    metrics, test_pred = evaluate_model(Path(paths.model_dir), arrays)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported in one line below
+        metrics, test_pred = evaluate_model(Path(paths.model_dir), arrays)
+    if not np.isfinite(test_pred).all():
+        raise ValueError(f"{paths.model_dir}: its predictions overflow to infinity (the training diverged); "
+                         "retrain it with a lower learning rate (optim.lr)")
     atomic_write_json(paths.metrics_json, {k: metrics[k] for k in sorted(metrics)})
     atomic_write_text(paths.predictions_csv, predictions_table(arrays["y_test_raw"], test_pred))
     figures = draw_test_figures(arrays["y_test_raw"], test_pred, metrics["test_r2"], Path(paths.figures_dir))

@@ -1,10 +1,12 @@
 """What every pipeline stage shares: its configuration, one summary line, clean failures.
 
-A stage's ``main`` is a ``@hydra.main`` function that calls ``run_stage(name, fn, cfg)``.
-``fn(cfg)`` is the library-level work (tests call it directly) and returns a
-one-line summary. Errors a user can fix print one line naming the file, column
-or key and what to do, and exit with status 1; Ctrl-C and SIGTERM exit with 130
-and 143 after the stage's own cleanup (MLflow runs end KILLED).
+A stage's ``main`` is a ``@hydra.main`` function that calls ``run_stage(name, fn, cfg)``,
+and its module's ``__main__`` calls ``launch(name, main)``. ``run_stage`` checks the whole
+configuration (``config.check_config``) before ``fn(cfg)``, the library-level work (tests
+call it directly), which returns a one-line summary. Errors a user can fix (bad data, bad
+configuration, overrides Hydra cannot apply) print one line naming the file, column or key
+and what to do, and exit with status 1; Ctrl-C and SIGTERM exit with 130 and 143 after the
+stage's own cleanup (MLflow runs end KILLED). docs/reliability.md lists them all.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ that needs one (a fresh SQLite store costs 2-7 s of migrations).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -63,11 +64,18 @@ def csv_overrides(project: Path, path: str = "houses.csv") -> list[str]:
 
 @pytest.fixture(scope="session")
 def store_template(tmp_path_factory) -> Path:
-    """An MLflow SQLite store with its tables and the 'housenet' experiment, made once."""
+    """An empty MLflow SQLite store (its tables made once). No experiment: the stage that creates one sets
+    its artifact folder to <its working directory>/mlruns, which must be the test's project, not this one."""
     from housenet import tracking
 
-    db = tmp_path_factory.mktemp("store") / "mlflow.db"
-    tracking.prepare_store(f"sqlite:///{db}", "housenet")
+    folder = tmp_path_factory.mktemp("store")
+    db = folder / "mlflow.db"
+    cwd = os.getcwd()
+    os.chdir(folder)  # MLflow's Default experiment points its artifacts at ./mlruns
+    try:
+        tracking.client_for(f"sqlite:///{db}")
+    finally:
+        os.chdir(cwd)
     return db
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from housenet.config import compose
 from tests.pipeline.conftest import REPO
-from tests.reliability.conftest import csv_overrides, error_line, stage
+from tests.reliability.conftest import csv_overrides, error_line, run_here, stage
 
 
 def _model_files(project: Path) -> dict[str, bytes]:
@@ -50,3 +50,26 @@ def test_a_diverging_training_fails_names_the_epoch_and_keeps_the_previous_model
                               order_by=["attributes.start_time ASC"])
     assert [r.info.status for r in runs] == ["FINISHED", "FAILED"]
     assert runs[1].data.params["optim.lr"] == "10"
+
+
+def test_a_model_whose_predictions_overflow_is_refused_by_evaluate(in_project, capsys):
+    """A model saved before training refused exploded losses: evaluate names it and writes no metrics."""
+    from housenet import nn
+    from housenet.evaluate import _run
+    from housenet.stage import run_stage
+    from housenet.train import train
+
+    o = csv_overrides(in_project)
+    assert run_here("ingest", *o) == 0 and run_here("preprocess", *o) == 0
+    cfg = compose(o, config_dir=str(REPO / "conf"))
+    train(cfg, track=False)
+    model = in_project / "models" / "model"
+    net = nn.load(model)
+    net.params *= 1e3  # weights such a run ends with: exp() of its outputs in log-price space overflows
+    nn.save(net, model)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        run_stage("evaluate", _run, cfg)
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and err.startswith("housenet.evaluate: error: models/model: its predictions overflow"), err
+    assert not (in_project / "reports" / "metrics.json").exists()

@@ -20,6 +20,7 @@ NO_HIDDEN = [o for o in FAST if not o.startswith("model.hidden")]
     (["optim.learning_rate=1e-3,1e-2"], "Could not override 'optim.learning_rate'"),
     (["model=mlp,transformer"], "Could not find 'model/transformer'"),
     (["optim.lr=1e-3,fast"], "optim.lr must be a number, got 'fast'"),
+    (["optim.lr=1e-3,-1e-3"], "optim.lr=-0.001: learning rate must be a positive number"),
     (["training.batch_size=range(64,8)"], "training.batch_size=range(64,8): the sweep has no values"),
     (["optim.lr=interval(1e-4,1e-2)"], "interval() needs the Optuna sweeper"),
     (["sweep=optuna", "optim.lr=tag(log, interval(0, 0.1))"], "a log scale needs a lower end above 0"),

@@ -271,8 +271,8 @@ def _named(counts: list[tuple[str, int]], shown: int = 6) -> str:
 def _log_checked(y: np.ndarray, target: str) -> np.ndarray:
     bad = np.flatnonzero(~(y > 0))
     if len(bad):
-        raise DataError(f"target column {target!r} has {len(bad)} values <= 0 (e.g. {float(y[bad[0]])!r}) and log needs "
-                        "positive values; remove those rows or set preprocess.log_target=false")
+        raise DataError(f"target column {target!r} has {len(bad)} values <= 0 (e.g. {float(y[bad[0]])!r}) and log "
+                        "needs positive values; remove those rows or set preprocess.log_target=false")
     return np.log(y)
 
 

@@ -110,7 +110,7 @@ def representative_jobs(parsed: list) -> list[list[str]]:
 
 def check_job_configs(config: DictConfig, config_loader, parsed: list) -> None:
     """Compose representative jobs as the launchers do and check their values as ``train`` does."""
-    from housenet.train import network_config, train_config
+    from housenet.config import check_training
 
     for overrides in representative_jobs(parsed):
         shown = " ".join(overrides) or "(no overrides)"
@@ -119,8 +119,7 @@ def check_job_configs(config: DictConfig, config_loader, parsed: list) -> None:
         except Exception as e:  # unknown key or group option, bad type for a schema
             raise SweepSetupError(f"job {shown}: {_line(e)}") from None
         try:
-            network_config(job, 1)
-            train_config(job)
+            check_training(job)  # as every stage checks it: optim.lr=-1 fails here, not in each job
         except Exception as e:
             raise SweepSetupError(f"job {shown}: {_line(e)}") from None
 
