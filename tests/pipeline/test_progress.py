@@ -80,7 +80,8 @@ def test_in_a_real_terminal_training_draws_a_bar(sweep_project):  # noqa: F811 (
         code = proc.wait(timeout=120)
     text = b"".join(chunks).decode(errors="replace")
     assert code == 0, text
-    assert "\r\x1b[2K[####----------------] epoch 1/5 train" in text
-    assert "\r\x1b[2K[####################] epoch 5/5 train" in text
+    for j in range(1, 6):  # the default averages 5 networks: one bar each, labelled
+        assert f"\r\x1b[2K[####----------------] network {j}/5: epoch 1/5 train" in text
+        assert f"\r\x1b[2K[####################] network {j}/5: epoch 5/5 train" in text
     summary = [line for line in text.replace("\r\n", "\n").split("\n") if line.startswith("housenet.train:")]
     assert len(summary) == 1 and "rows in, 5 epochs" in summary[0]
