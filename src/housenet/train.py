@@ -30,7 +30,7 @@ from housenet.data.atomic import atomic_write_json, atomic_write_text
 from housenet.data.preprocessing import Preprocessor
 from housenet.data.sources import load_provenance
 from housenet.progress import Progress
-from housenet.stage import launch, run_stage
+from housenet.stage import exit_now, launch, run_stage
 
 PREPROCESSOR_FILE = "preprocessor.json"
 UNTRACKED_KEYS = ("paths", "tracking")  # configuration that does not change the model
@@ -244,3 +244,4 @@ def main(cfg: DictConfig) -> float | None:
 
 if __name__ == "__main__":
     launch("train", main)
+    exit_now()  # skip the interpreter teardown (housenet.stage.exit_now)
