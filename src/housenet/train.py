@@ -105,6 +105,22 @@ def fit_members(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.C
     return nn.merge(members), histories
 
 
+TRAINING_ARRAYS = ("X_train", "y_train", "X_val", "y_val")
+
+
+def load_training_arrays(path: str | os.PathLike, cfg: DictConfig) -> dict:
+    """Only the arrays training reads, converted to the network's dtype one by one.
+
+    Peak memory while training stays near these arrays' size (issue 6): the test
+    part is never loaded and no float64 copy is kept beside a float32 one.
+    """
+    arrays = load_arrays(path, TRAINING_ARRAYS)
+    dtype = network_config(cfg, arrays["X_train"].shape[1]).dtype  # refuses a bad model config
+    for k in TRAINING_ARRAYS:
+        arrays[k] = arrays[k].astype(dtype, copy=False)
+    return arrays
+
+
 @dataclass
 class TrainResult:
     net: nn.MLP
@@ -117,10 +133,9 @@ def train(cfg: DictConfig, *, track: bool = True, parent_run_id: str | None = No
           extra_tags: dict[str, str] | None = None) -> TrainResult:
     """Train, write the model folder, the loss table and the run record; log it all to MLflow."""
     paths = cfg.paths
-    arrays = load_arrays(paths.arrays)
+    arrays = load_training_arrays(paths.arrays, cfg)
     prov = load_provenance(paths.source_json)
-    network_config(cfg, arrays["X_train"].shape[1])  # refuse a bad config before opening a run
-    train_config(cfg)
+    train_config(cfg)  # refuse a bad config before opening a run
     run = _open_run(cfg, prov, parent_run_id, extra_tags) if track else None
     if run is None:
         return _train(cfg, arrays, None)
