@@ -23,6 +23,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from housenet import nn
+from housenet.blas import blas_threads
 from housenet.config import conf_dir, flatten, params_yaml, tracking_uri
 from housenet.convergence import check_fit
 from housenet.data.arrays import load_arrays
@@ -83,7 +84,15 @@ def fit_members(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.C
 
     Member 0 uses ``seed`` itself (so ensemble=1 is the single network) and gets ``callbacks``;
     member k gets ``member_callbacks(k)``. Each member stops early on the validation part by itself.
+    numpy's BLAS uses ``compute.blas_threads`` threads meanwhile (housenet.blas).
     """
+    with blas_threads(OmegaConf.select(cfg, "compute.blas_threads", default=1)):
+        return _fit_members(cfg, arrays, callbacks, member_callbacks)
+
+
+def _fit_members(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.Callback],
+                 member_callbacks: Callable[[int], Iterable[nn.training.Callback]] | None,
+                 ) -> tuple[nn.MLP, list[nn.History]]:
     k = int(cfg.model.get("ensemble", 1))
     net_cfg, train_cfg = network_config(cfg, arrays["X_train"].shape[1]), train_config(cfg)
     members, histories = [], []
