@@ -129,15 +129,22 @@ exec "{python}" "$@"
 """
 
 
-def fresh_clone(dest: Path) -> Path:
-    """The project's files (git ls-files, no pipeline outputs) in a new Git repository, like tests/pipeline."""
-    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True,
-                         text=True, check=True)
-    for f in out.stdout.splitlines():
-        if f.startswith(("data/raw/", "data/prepared/", "models/")) or not (REPO / f).is_file():
+def fresh_clone(dest: Path, source: Path = REPO) -> Path:
+    """The project's files (no pipeline outputs) in a new Git repository, like tests/pipeline.
+
+    ``source``: this checkout (its ``git ls-files``, untracked files included) or an exported tree.
+    """
+    if (source / ".git").exists():
+        out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=source, capture_output=True,
+                             text=True, check=True)
+        files = out.stdout.splitlines()
+    else:
+        files = [str(p.relative_to(source)) for p in source.rglob("*") if p.is_file()]
+    for f in files:
+        if f.startswith(("data/raw/", "data/prepared/", "models/")) or not (source / f).is_file():
             continue
         (dest / f).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / f, dest / f)
+        shutil.copy2(source / f, dest / f)
     env = base_env(dest / "src")
     for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], ["git", "commit", "-q", "-m", "copy"]):
         subprocess.run(cmd, cwd=dest, env=env, check=True, capture_output=True)
@@ -176,12 +183,23 @@ def read_probe_log(log: Path) -> list[dict]:
     return records
 
 
-def repro_case(tmp: Path, rep: int, noop_reps: int, log=print) -> dict:
-    clone = fresh_clone(tmp / f"clone{rep}")
+def export_ref(ref: str, dest: Path) -> str:
+    """The files of commit ``ref`` of this repository in ``dest`` (git archive); returns its commit id."""
+    sha = subprocess.run(["git", "rev-parse", ref], cwd=REPO, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", sha], cwd=REPO, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return sha
+
+
+def repro_case(tmp: Path, rep: int, noop_reps: int, log=print, source: Path = REPO, label: str = "") -> dict:
+    clone = fresh_clone(tmp / f"clone{label}{rep}", source)
+    log(f"  {label or 'this checkout'}:")
     shim_dir = make_shim(tmp / "shim")
     out: dict = {}
     for name, cmd in (("cold", ["dvc", "repro"]), ("warm", ["dvc", "repro", "--force"])):
-        plog = tmp / f"probe{rep}-{name}.jsonl"
+        plog = tmp / f"probe{label}{rep}-{name}.jsonl"
         res = run_measured([str(BIN / "dvc"), *cmd[1:]], clone, probe_env(clone, shim_dir, plog))
         out[name] = {"wall": res["wall"], "other_cores": res["other_cores"], "stages": read_probe_log(plog),
                      "stdout": res["stdout"][-4000:]}
@@ -199,9 +217,9 @@ def repro_case(tmp: Path, rep: int, noop_reps: int, log=print) -> dict:
 
 
 # -- imports --------------------------------------------------------------------------------------------------
-def import_case(reps: int) -> dict:
+def import_case(reps: int, src: Path = REPO / "src") -> dict:
     """Wall time of `python -c "import X"` for each entry point, minus `python -c pass`, interleaved."""
-    env = base_env()
+    env = base_env(src)
     names = ("<python>", *ENTRY_POINTS, "mlflow", "pandas")
     times: dict[str, list[float]] = {n: [] for n in names}
     modules: dict[str, list[str]] = {}
@@ -323,19 +341,29 @@ def loadavg() -> list[float]:
     return [float(v) for v in Path("/proc/loadavg").read_text().split()[:3]]
 
 
-def orchestrate(plan: Plan, sections: list[str], log=print) -> dict:
+def orchestrate(plan: Plan, sections: list[str], log=print, baseline: str | None = None) -> dict:
     results: dict = {"info": machine_info(), "plan": plan.__dict__, "started": datetime.now(timezone.utc).isoformat(),
                      "loadavg_start": loadavg()}
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="housenet-bench-") as d:
         tmp = Path(d)
+        if baseline:
+            base_src = tmp / "baseline-src"
+            results["baseline"] = {"ref": baseline, "commit": export_ref(baseline, base_src), "repro": []}
         if "repro" in sections or "tracking" in sections or "dtype" in sections:
             log("fresh clones, dvc repro ...")
-            results["repro"] = [repro_case(tmp, rep, plan.noop_reps, log) for rep in range(plan.repro_reps)]
+            results["repro"] = []
+            for rep in range(plan.repro_reps):
+                both = [("", REPO), ("baseline", base_src)] if baseline else [("", REPO)]
+                for label, source in (both if rep % 2 == 0 else both[::-1]):  # side by side, alternating
+                    res = repro_case(tmp, rep, plan.noop_reps, log, source, label)
+                    (results["baseline"]["repro"] if label else results["repro"]).append(res)
             folder = ames_folder(tmp, tmp / "clone0")
         if "imports" in sections:
             log("imports ...")
             results["imports"] = import_case(plan.import_reps)
+            if baseline:
+                results["baseline"]["imports"] = import_case(plan.import_reps, base_src / "src")
         if "tracking" in sections:
             log("MLflow logging cost ...")
             results["tracking"] = tracking_case(folder, plan, log)
@@ -365,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="raw results (default: bench/.out/pipeline[-quick].json)")
     p.add_argument("--render", type=Path, metavar="JSON", help="only re-render --out from a saved results file")
     p.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="run only these sections")
+    p.add_argument("--baseline", metavar="REF", help="also run dvc repro and the imports on this commit "
+                                                    "(e.g. the one before the performance fixes), side by side")
     args = p.parse_args(argv)
     import pipeline_report
 
@@ -374,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.render:
         results = json.loads(args.render.read_text())
     else:
-        results = orchestrate(QUICK if args.quick else FULL, args.only)
+        results = orchestrate(QUICK if args.quick else FULL, args.only, baseline=args.baseline)
         results["command"] = " ".join([".venv/bin/python", "bench/pipeline_perf.py", *argv])
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(results, indent=1))
