@@ -67,16 +67,17 @@ class Plan:
     tracking_epochs: int
     tracking_reps: int
     dtype_reps: int
+    baseline_reps: int  # fresh clones of the --baseline commit (its stages may be much slower)
 
 
 WIDTH = 280  # Ames after one-hot encoding: 280 features
 REPEAT_MAX_ROWS = 100_000
 FULL = Plan(repro_reps=3, noop_reps=5, import_reps=7, scaling_rows=(10_000, 100_000, 1_000_000), widths=(70, 280, 1120),
             width_rows=100_000, scaling_epochs=3, scaling_reps=3, preprocess_rows=(100_000, 1_000_000),
-            tracking_epochs=1000, tracking_reps=2, dtype_reps=2)
+            tracking_epochs=1000, tracking_reps=2, dtype_reps=2, baseline_reps=1)
 QUICK = Plan(repro_reps=1, noop_reps=3, import_reps=3, scaling_rows=(2_000, 20_000), widths=(70, 280), width_rows=20_000,
              scaling_epochs=2, scaling_reps=1, preprocess_rows=(20_000,), tracking_epochs=100, tracking_reps=1,
-             dtype_reps=1)
+             dtype_reps=1, baseline_reps=1)
 STAGES = ("housenet.ingest", "housenet.preprocess", "housenet.train", "housenet.evaluate")
 ENTRY_POINTS = (*STAGES, "housenet.cli", "housenet.params")
 
@@ -239,7 +240,7 @@ def import_case(reps: int, src: Path = REPO / "src") -> dict:
 def scaling_case(tmp: Path, plan: Plan, log=print) -> list[dict]:
     cases = [(r, WIDTH) for r in plan.scaling_rows] + [(plan.width_rows, w) for w in plan.widths if w != WIDTH]
     runs = []
-    overrides = [f"training.epochs={plan.scaling_epochs}", "training.patience=null"]
+    overrides = [f"training.epochs={plan.scaling_epochs}", "training.patience=null", "model.ensemble=1"]
     for rows, width in sorted(cases, key=lambda c: c[0] * c[1]):  # small first
         folder = tmp / f"arrays-{rows}-{width}"
         worker("make_arrays", REPO, folder=str(folder), rows=rows, width=width)
@@ -288,8 +289,9 @@ def tracking_case(folder: Path, plan: Plan, log=print) -> list[dict]:
     "flush every log_every epochs" is EpochMetrics without its time floor (min_seconds=0): the batching before
     issue 6, for comparison.
     """
-    overrides = [f"training.epochs={plan.tracking_epochs}", "training.patience=null"]
-    worker("train", REPO, folder=str(folder), overrides=["training.epochs=1"], track=True, threads=1)
+    overrides = [f"training.epochs={plan.tracking_epochs}", "training.patience=null", "model.ensemble=1"]
+    worker("train", REPO, folder=str(folder), overrides=["training.epochs=1", "model.ensemble=1"], track=True,
+           threads=1)
     runs = []
     variants = [("off", False, None), ("on", True, None), ("on, flush every log_every epochs", True, 0.0)]
     for rep in range(plan.tracking_reps):
@@ -305,13 +307,15 @@ def tracking_case(folder: Path, plan: Plan, log=print) -> list[dict]:
 
 
 def dtype_case(folder: Path, plan: Plan, log=print) -> list[dict]:
-    """Ames, default configuration: float64 and float32, BLAS at 1 thread and as it starts, then test R^2."""
+    """Ames, default configuration: float64 and float32, then test R^2; and BLAS as it starts (one network)."""
     runs = []
     for rep in range(plan.dtype_reps):
         for threads in (1, None):
             for dtype in (("float64", "float32") if rep % 2 == 0 else ("float32", "float64")):
-                res = worker("train", REPO, folder=str(folder), overrides=[f"model.dtype={dtype}"], track=False,
-                             threads=threads)
+                one = [] if threads == 1 else ["model.ensemble=1"]  # the thread comparison on one network
+                res = worker("train", REPO, folder=str(folder), overrides=[f"model.dtype={dtype}", *one],
+                             track=False, threads=threads)
+                res["ensemble"] = 1 if one else None
                 res["metrics"] = worker("evaluate", REPO, folder=str(folder), model_dir=str(folder / "model"))
                 res.update(dtype=dtype, rep=rep)
                 runs.append(res)
@@ -354,7 +358,7 @@ def orchestrate(plan: Plan, sections: list[str], log=print, baseline: str | None
             log("fresh clones, dvc repro ...")
             results["repro"] = []
             for rep in range(plan.repro_reps):
-                both = [("", REPO), ("baseline", base_src)] if baseline else [("", REPO)]
+                both = [("", REPO), ("baseline", base_src)] if baseline and rep < plan.baseline_reps else [("", REPO)]
                 for label, source in (both if rep % 2 == 0 else both[::-1]):  # side by side, alternating
                     res = repro_case(tmp, rep, plan.noop_reps, log, source, label)
                     (results["baseline"]["repro"] if label else results["repro"]).append(res)

@@ -253,7 +253,8 @@ def scaling_section(results: dict) -> list[str]:
             f"Synthetic prepared arrays like Ames after preprocessing (a quarter standardised numeric columns, "
             f"the rest one-hot groups of 8), split 65/15/20 as the pipeline does; the train stage's library "
             f"function (`housenet.train.train`, no tracking) with the default network and batch size, "
-            f"{plan['scaling_epochs']} epochs, early stopping off, numpy's BLAS at 1 thread (compute.blas_threads=1). "
+            f"one network (`model.ensemble=1`), {plan['scaling_epochs']} epochs, early stopping off, numpy's BLAS "
+            "at 1 thread (compute.blas_threads=1). "
             "Epoch time: median over the epochs after the first (the first also allocates the buffers). "
             "Peak memory: the process's peak RSS (ru_maxrss) minus its RSS just before `train()` (after imports), "
             "so it counts loading the arrays and the fit. Training arrays: X and y of the training and validation "
@@ -306,7 +307,8 @@ def tracking_section(results: dict) -> list[str]:
         ["`train()` in all (s)", *[f"{med(r['seconds'] for r in by[n]):.2f}" for n in names]],
     ]
     return [f"## MLflow logging cost at {epochs} epochs", "",
-            f"Ames (the pipeline's prepared arrays), {epochs} epochs, early stopping off, BLAS at 1 thread; the "
+            f"Ames (the pipeline's prepared arrays), one network, {epochs} epochs, early stopping off, BLAS at 1 "
+            "thread; the "
             f"train stage's function with tracking off and on, interleaved, {len(by[names[0]])} run(s) each; the "
             "SQLite store created beforehand (its one-off creation is in the cold `dvc repro` above) and mlflow "
             "imported before the measured call. Per-epoch logging is `tracking.EpochMetrics`: three metrics an "
@@ -342,9 +344,11 @@ def dtype_section(results: dict) -> list[str]:
                      f"{med(r['other_cores'] for r in rs):.2f}", str(len(rs))])
     sp, dr2 = dtype_effect(runs)
     return ["## float32 against float64 on Ames", "",
-            "The default configuration (early stopping on), `model.dtype=float64` and `float32`, with numpy's BLAS "
-            "at 1 thread and with the threads it starts with (2 here), interleaved; then the evaluate stage's "
-            "metrics on the test part.", "",
+            "The default configuration (early stopping on; `model.ensemble` networks), `model.dtype=float64` and "
+            "`float32`, with numpy's BLAS at 1 thread (the default, `compute.blas_threads=1`); and, on one network "
+            "(`model.ensemble=1`), with the threads numpy starts with (2 here, `compute.blas_threads=null`); "
+            "interleaved; then the evaluate stage's metrics on the test part. rows/s and epochs are the first "
+            "network's.", "",
             *table(["dtype", "BLAS threads", "rows/s (median epoch)", "fit s", "epochs", "test R^2", "test RMSE $",
                     "other load", "runs"], rows, "llrrrrrrr"),
             "", f"float32 trains **{sp:.2f}x** as fast per epoch (1 thread) and changes test R^2 by **{dr2:+.4f}**.",
@@ -419,18 +423,17 @@ def findings_section(results: dict) -> list[str]:
                          f"the stage's work was done, before the fix; the stages now end with `housenet.stage.exit_now` "
                          f"({m('train', 'exit'):.2f} s).")
     if results.get("dtype"):
-        d = {(r["dtype"], r["threads"]): r for r in results["dtype"]}
         runs = results["dtype"]
-        f64_1 = med(r["inclusive"]["work"] for r in runs if r["dtype"] == "float64" and r["threads"] == 1)
-        f64_n = med(r["inclusive"]["work"] for r in runs if r["dtype"] == "float64" and r["threads"] is None)
-        f32_1 = med(r["inclusive"]["work"] for r in runs if r["dtype"] == "float32" and r["threads"] == 1)
-        f32_n = med(r["inclusive"]["work"] for r in runs if r["dtype"] == "float32" and r["threads"] is None)
-        if d:
-            lines.append(f"- **numpy's BLAS threads.** With the 2 threads numpy starts with, the Ames fit took "
-                         f"{f64_n:.1f} s (float64) and {f32_n:.1f} s (float32) against {f64_1:.1f} s and "
-                         f"{f32_1:.1f} s with 1 thread: batches of 64 rows are too small for a second thread, and "
-                         "on busy cores OpenBLAS's threads wait for each other. The pipeline now trains with "
-                         "`compute.blas_threads=1` (`null` keeps numpy's setting); the model is the same.")
+
+        def rate(dtype, threads):
+            return med(r["n_train"] / epoch_time(r) for r in runs if r["dtype"] == dtype and r["threads"] == threads)
+
+        lines.append(f"- **numpy's BLAS threads.** With the 2 threads numpy starts with, one network trained on Ames "
+                     f"at {rate('float64', None):,.0f} rows/s (float64) and {rate('float32', None):,.0f} rows/s "
+                     f"(float32), against {rate('float64', 1):,.0f} and {rate('float32', 1):,.0f} with 1 thread: "
+                     "batches of 64 rows are too small for a second thread, and on busy cores OpenBLAS's threads "
+                     "wait for each other. The pipeline now trains with `compute.blas_threads=1` (`null` keeps "
+                     "numpy's setting); the thread count does not change the model.")
     if results.get("scaling"):
         sc = [r for r in results["scaling"] if r["width"] == WIDTH]
         big = max(sc, key=lambda r: r["rows"]) if sc else None
