@@ -127,10 +127,15 @@ def targets(results: dict) -> list[str]:
         rows.append([f"MLflow logging at {results['plan']['tracking_epochs']} epochs < 5% of training time",
                      f"{100 * frac:.1f}% (per-epoch metrics)", yes(frac < LOGGING_TARGET)])
     if results.get("scaling"):
-        lin = linearity(results["scaling"])
-        if lin:
-            rows.append(["training time linear in rows (time per row-epoch, largest / smallest)",
-                         f"{lin:.2f}x", yes(0.7 <= lin <= 1.3)])
+        per_row = linearity(results["scaling"])
+        if per_row and len(per_row) >= 2:
+            ns = sorted(per_row)
+            step = per_row[ns[-1]] / per_row[ns[-2]]
+            rows.append(["training time linear in rows (time per row-epoch)",
+                         " / ".join(f"{1e6 * per_row[n]:.2f} us at {n:,}" for n in ns)
+                         + f": {step:.2f}x from {ns[-2]:,} to {ns[-1]:,} rows, "
+                           f"{per_row[ns[-1]] / per_row[ns[0]]:.2f}x from {ns[0]:,}",
+                         yes(0.7 <= step <= 1.3)])
         worst = max(results["scaling"], key=lambda r: r["peak_bytes"] / bound(r))
         over = [r for r in results["scaling"] if r["peak_bytes"] > bound(r)]
         rows.append(["peak training memory <= 1.5 x training arrays + 100 MB",
@@ -220,16 +225,14 @@ def imports_section(results: dict) -> list[str]:
             *table(["import", "median s", "best s", "heavy modules loaded"], rows, "lrrl"), ""]
 
 
-def linearity(runs: list[dict]) -> float | None:
+def linearity(runs: list[dict]) -> dict[int, float]:
+    """Median seconds per training row and epoch, by data set rows, at the most common width."""
     width = max((r["width"] for r in runs), key=lambda w: sum(1 for r in runs if r["width"] == w))
-    by_rows = {}
+    by_rows: dict[int, list[float]] = {}
     for r in runs:
         if r["width"] == width:
             by_rows.setdefault(r["rows"], []).append(epoch_time(r) / r["n_train"])
-    if len(by_rows) < 2:
-        return None
-    lo, hi = min(by_rows), max(by_rows)
-    return med(by_rows[hi]) / med(by_rows[lo])
+    return {n: med(v) for n, v in by_rows.items()}
 
 
 def scaling_section(results: dict) -> list[str]:
@@ -338,7 +341,8 @@ def dtype_section(results: dict) -> list[str]:
     rows = []
     for (dtype, threads), rs in sorted(groups.items(), key=lambda kv: (str(kv[0][1]), kv[0][0])):
         ep = med(epoch_time(r) for r in rs)
-        rows.append([dtype, str(threads or "as it starts"), f"{rs[0]['n_train'] / ep:,.0f}",
+        rows.append([dtype, str(threads or "as it starts"), "1" if rs[0].get("ensemble") == 1 else "default",
+                     f"{rs[0]['n_train'] / ep:,.0f}",
                      f"{med(r['inclusive']['work'] for r in rs):.2f}", f"{med(r['epochs'] for r in rs):.0f}",
                      f"{med(r['metrics']['test_r2'] for r in rs):.4f}", f"{med(r['metrics']['test_rmse'] for r in rs):,.0f}",
                      f"{med(r['other_cores'] for r in rs):.2f}", str(len(rs))])
@@ -347,10 +351,11 @@ def dtype_section(results: dict) -> list[str]:
             "The default configuration (early stopping on; `model.ensemble` networks), `model.dtype=float64` and "
             "`float32`, with numpy's BLAS at 1 thread (the default, `compute.blas_threads=1`); and, on one network "
             "(`model.ensemble=1`), with the threads numpy starts with (2 here, `compute.blas_threads=null`); "
+            "\"default\" networks is `model.ensemble` as conf/ sets it; "
             "interleaved; then the evaluate stage's metrics on the test part. rows/s and epochs are the first "
             "network's.", "",
-            *table(["dtype", "BLAS threads", "rows/s (median epoch)", "fit s", "epochs", "test R^2", "test RMSE $",
-                    "other load", "runs"], rows, "llrrrrrrr"),
+            *table(["dtype", "BLAS threads", "networks", "rows/s (median epoch)", "fit s", "epochs", "test R^2",
+                    "test RMSE $", "other load", "runs"], rows, "llrrrrrrrr"),
             "", f"float32 trains **{sp:.2f}x** as fast per epoch (1 thread) and changes test R^2 by **{dr2:+.4f}**.",
             ""]
 
@@ -433,7 +438,7 @@ def findings_section(results: dict) -> list[str]:
                      f"(float32), against {rate('float64', 1):,.0f} and {rate('float32', 1):,.0f} with 1 thread: "
                      "batches of 64 rows are too small for a second thread, and on busy cores OpenBLAS's threads "
                      "wait for each other. The pipeline now trains with `compute.blas_threads=1` (`null` keeps "
-                     "numpy's setting); the thread count does not change the model.")
+                     "numpy's setting).")
     if results.get("scaling"):
         sc = [r for r in results["scaling"] if r["width"] == WIDTH]
         big = max(sc, key=lambda r: r["rows"]) if sc else None
