@@ -10,8 +10,9 @@ bucket gets the time spent in its functions minus the time of other wrapped
 functions called from inside them (exclusive time), so the buckets add up.
 
 Buckets: ``startup`` (interpreter start to this file running), ``import`` (the stage
-module and what it imports), ``import mlflow`` (mlflow.tracking and the database store
-modules the client loads on first use), ``mlflow`` (every MlflowClient call: store
+module and what it imports), ``import mlflow`` (mlflow.tracking, the database store
+modules the client loads on first use, and mlflow.pyfunc where the model is logged),
+``log model`` (evaluate logging the model as an MLflow pyfunc model), ``mlflow`` (every MlflowClient call: store
 creation, params, metrics, artifacts, run status; the git commit look-up), ``plots`` (matplotlib),
 ``read``/``write`` (the stage's input and output files), ``work`` (the stage's real
 work: ingest's source read, preprocess's fit and transform, train's network fit,
@@ -75,7 +76,12 @@ def mlflow_modules(uri: str) -> list[str]:
 
 def _import_mlflow(uri: str) -> None:
     """Import ``mlflow_modules(uri)`` on their own timer, once."""
-    missing = [m for m in mlflow_modules(uri) if m not in sys.modules]
+    _import_timed(mlflow_modules(uri))
+
+
+def _import_timed(modules: list[str]) -> None:
+    """Import those of ``modules`` not imported yet, into the ``import mlflow`` bucket."""
+    missing = [m for m in modules if m not in sys.modules]
     if missing:
         _stack.append([0.0])
         t = time.perf_counter()
@@ -121,6 +127,14 @@ def instrument(stage: str, mod) -> None:
             "housenet.train": ("fit_members",), "housenet.evaluate": ("evaluate_model",)}
     for name in work.get(stage, ()):
         patch(mod, name, "work", "work")
+    if hasattr(mod, "log_model"):  # evaluate: the model as an MLflow pyfunc model (tracking.log_model)
+        log_model = mod.log_model
+
+        def log_model_timed(*args, **kwargs):
+            _import_timed(["mlflow.pyfunc"])
+            return log_model(*args, **kwargs)
+
+        mod.log_model = timed("log model", log_model_timed)
     if stage == "housenet.preprocess":
         patch(mod.Preprocessor, "save", "write")
     patch(mod, "_run", "other")  # the stage body outside the buckets above
