@@ -28,7 +28,7 @@ from housenet.data.arrays import load_arrays
 from housenet.data.atomic import atomic_write_json, atomic_write_text
 from housenet.data.preprocessing import Preprocessor
 from housenet.metrics import regression_metrics
-from housenet.stage import launch, run_stage
+from housenet.stage import exit_now, launch, run_stage
 from housenet.train import PREPROCESSOR_FILE
 
 
@@ -132,3 +132,4 @@ def main(cfg: DictConfig) -> None:
 
 if __name__ == "__main__":
     launch("evaluate", main)
+    exit_now()  # skip the interpreter teardown (housenet.stage.exit_now)

@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 from housenet.config import conf_dir
 from housenet.data.sources import Provenance
 from housenet.data.sources import ingest as ingest_source
-from housenet.stage import launch, run_stage
+from housenet.stage import exit_now, launch, run_stage
 
 
 def ingest(cfg: DictConfig) -> Provenance:
@@ -40,3 +40,4 @@ def main(cfg: DictConfig) -> None:
 
 if __name__ == "__main__":
     launch("ingest", main)
+    exit_now()  # skip the interpreter teardown (housenet.stage.exit_now)

@@ -19,7 +19,7 @@ from housenet.data.arrays import save_arrays
 from housenet.data.filters import exclude_above
 from housenet.data.preprocessing import Preprocessor, prepare
 from housenet.data.sources import read_raw
-from housenet.stage import launch, run_stage
+from housenet.stage import exit_now, launch, run_stage
 
 
 def preprocess(cfg: DictConfig) -> tuple[Preprocessor, dict]:
@@ -60,3 +60,4 @@ def main(cfg: DictConfig) -> None:
 
 if __name__ == "__main__":
     launch("preprocess", main)
+    exit_now()  # skip the interpreter teardown (housenet.stage.exit_now)

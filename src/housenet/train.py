@@ -23,6 +23,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from housenet import nn
+from housenet.blas import blas_threads
 from housenet.config import conf_dir, flatten, params_yaml, tracking_uri
 from housenet.convergence import check_fit
 from housenet.data.arrays import load_arrays
@@ -30,7 +31,7 @@ from housenet.data.atomic import atomic_write_json, atomic_write_text
 from housenet.data.preprocessing import Preprocessor
 from housenet.data.sources import load_provenance
 from housenet.progress import Progress
-from housenet.stage import launch, run_stage
+from housenet.stage import exit_now, launch, run_stage
 
 PREPROCESSOR_FILE = "preprocessor.json"
 UNTRACKED_KEYS = ("paths", "tracking")  # configuration that does not change the model
@@ -83,7 +84,15 @@ def fit_members(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.C
 
     Member 0 uses ``seed`` itself (so ensemble=1 is the single network) and gets ``callbacks``;
     member k gets ``member_callbacks(k)``. Each member stops early on the validation part by itself.
+    numpy's BLAS uses ``compute.blas_threads`` threads meanwhile (housenet.blas).
     """
+    with blas_threads(OmegaConf.select(cfg, "compute.blas_threads", default=1)):
+        return _fit_members(cfg, arrays, callbacks, member_callbacks)
+
+
+def _fit_members(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.Callback],
+                 member_callbacks: Callable[[int], Iterable[nn.training.Callback]] | None,
+                 ) -> tuple[nn.MLP, list[nn.History]]:
     k = int(cfg.model.get("ensemble", 1))
     net_cfg, train_cfg = network_config(cfg, arrays["X_train"].shape[1]), train_config(cfg)
     members, histories = [], []
@@ -105,6 +114,22 @@ def fit_members(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.C
     return nn.merge(members), histories
 
 
+TRAINING_ARRAYS = ("X_train", "y_train", "X_val", "y_val")
+
+
+def load_training_arrays(path: str | os.PathLike, cfg: DictConfig) -> dict:
+    """Only the arrays training reads, converted to the network's dtype one by one.
+
+    Peak memory while training stays near these arrays' size (issue 6): the test
+    part is never loaded and no float64 copy is kept beside a float32 one.
+    """
+    arrays = load_arrays(path, TRAINING_ARRAYS)
+    dtype = network_config(cfg, arrays["X_train"].shape[1]).dtype  # refuses a bad model config
+    for k in TRAINING_ARRAYS:
+        arrays[k] = arrays[k].astype(dtype, copy=False)
+    return arrays
+
+
 @dataclass
 class TrainResult:
     net: nn.MLP
@@ -117,10 +142,9 @@ def train(cfg: DictConfig, *, track: bool = True, parent_run_id: str | None = No
           extra_tags: dict[str, str] | None = None) -> TrainResult:
     """Train, write the model folder, the loss table and the run record; log it all to MLflow."""
     paths = cfg.paths
-    arrays = load_arrays(paths.arrays)
+    arrays = load_training_arrays(paths.arrays, cfg)
     prov = load_provenance(paths.source_json)
-    network_config(cfg, arrays["X_train"].shape[1])  # refuse a bad config before opening a run
-    train_config(cfg)
+    train_config(cfg)  # refuse a bad config before opening a run
     run = _open_run(cfg, prov, parent_run_id, extra_tags) if track else None
     if run is None:
         return _train(cfg, arrays, None)
@@ -244,3 +268,4 @@ def main(cfg: DictConfig) -> float | None:
 
 if __name__ == "__main__":
     launch("train", main)
+    exit_now()  # skip the interpreter teardown (housenet.stage.exit_now)

@@ -12,17 +12,30 @@ Read it in this order:
 - arrays.py: ``save_arrays``/``load_arrays`` (.npz, no pickle).
 """
 
-from .arrays import load_arrays, save_arrays
-from .atomic import atomic_path, atomic_write_bytes, atomic_write_json, atomic_write_text
-from .errors import DataError
-from .fetch import fetch_url
-from .preprocessing import Preprocessor, prepare
-from .sources import Provenance, ingest, load_provenance, load_rdataset, read_raw, write_raw
-from .split import split_indices
-from .tables import frame_to_csv_bytes, read_csv
+import importlib
 
-__all__ = [
-    "DataError", "atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json",
-    "Provenance", "load_rdataset", "read_csv", "fetch_url", "write_raw", "ingest", "read_raw", "load_provenance",
-    "frame_to_csv_bytes", "split_indices", "Preprocessor", "prepare", "save_arrays", "load_arrays",
-]
+# Each name's submodule, imported on first use (PEP 562): a stage that needs only
+# arrays.py or errors.py does not pay for pandas (tables, sources, preprocessing).
+_WHERE = {
+    "load_arrays": "arrays", "save_arrays": "arrays",
+    "atomic_path": "atomic", "atomic_write_bytes": "atomic", "atomic_write_json": "atomic",
+    "atomic_write_text": "atomic",
+    "DataError": "errors",
+    "fetch_url": "fetch",
+    "Preprocessor": "preprocessing", "prepare": "preprocessing",
+    "Provenance": "sources", "ingest": "sources", "load_provenance": "sources", "load_rdataset": "sources",
+    "read_raw": "sources", "write_raw": "sources",
+    "split_indices": "split",
+    "frame_to_csv_bytes": "tables", "read_csv": "tables",
+}
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

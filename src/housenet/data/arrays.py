@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -32,14 +33,21 @@ def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
     return path
 
 
-def load_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read an .npz written by ``save_arrays`` into a dict (``allow_pickle=False``)."""
+def load_arrays(path: str | os.PathLike, keys: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+    """Read an .npz written by ``save_arrays`` into a dict (``allow_pickle=False``).
+
+    ``keys``: read only these arrays (the others are never loaded), DataError if one is missing.
+    """
     p = Path(path)
     if not p.is_file():
         raise DataError(f"{p}: no such file; run the preprocess stage first")
     try:
         with np.load(p, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+            keys = z.files if keys is None else list(keys)
+            missing = [k for k in keys if k not in z.files]
+            if not missing:
+                return {k: z[k] for k in keys}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
         raise DataError(f"{p}: not a readable .npz file ({type(e).__name__}: {e}); "
                         "re-run the preprocess stage") from None
+    raise DataError(f"{p}: has no array {missing[0]!r}; re-run the preprocess stage")
