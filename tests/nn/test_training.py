@@ -159,3 +159,20 @@ def test_predict_matches_forward_in_any_chunking():
     np.testing.assert_allclose(net.predict(X[:1]), full[:1], rtol=1e-13, atol=1e-15)
     with pytest.raises(ValueError, match="reshape"):
         net.predict(X[0])
+
+
+@pytest.mark.parametrize("chunk_batches", [1, 3])
+def test_chunked_shuffle_trains_on_the_same_batches(monkeypatch, chunk_batches):
+    """Gathering the shuffled rows a few batches at a time gives bit-identical weights to one whole-table chunk."""
+    import housenet.nn.training as training
+
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(103, 5)), rng.normal(size=103)  # 103 = 12 batches of 8 and one of 7
+    cfg = TrainConfig(epochs=3, batch_size=8, seed=5)
+    whole = MLP(MLPConfig(n_inputs=5, hidden=(6,)), seed=1)
+    h_whole = fit(whole, X, y, cfg)
+    monkeypatch.setattr(training, "CHUNK_BYTES", chunk_batches * 8 * 5 * X.itemsize)
+    chunked = MLP(MLPConfig(n_inputs=5, hidden=(6,)), seed=1)
+    h_chunked = fit(chunked, X, y, cfg)
+    assert chunked.params.tobytes() == whole.params.tobytes()
+    assert h_chunked.train_loss == h_whole.train_loss

@@ -1,9 +1,10 @@
 """Mini-batch training: shuffled batches, a schedule, early stopping, callbacks.
 
-``fit`` trains an ``MLP`` in place. Each epoch it shuffles the rows once into a
-preallocated buffer (a seeded ``numpy.random.Generator``) and walks it in
-contiguous batch slices; the last, smaller batch is trained on, and the
-epoch's loss is the mean over rows (each batch weighted by its size).
+``fit`` trains an ``MLP`` in place. Each epoch draws one permutation of the rows
+(a seeded ``numpy.random.Generator``), gathers the permuted rows a chunk at a
+time into one preallocated buffer and walks it in contiguous batch slices; the
+last, smaller batch is trained on, and the epoch's loss is the mean over rows
+(each batch weighted by its size). Memory beyond the data: one chunk buffer.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from .losses import LOSSES, get_loss
 from .network import MLP
 from .optim import OPTIMIZERS, Optimizer, clip_grad_norm, make_optimizer
 from .schedules import SCHEDULES, make_schedule
+
+CHUNK_BYTES = 4 << 20  # the shuffle buffer: about this many bytes of X (a whole number of batches)
 
 
 class DivergenceError(FloatingPointError):
@@ -171,13 +174,13 @@ def fit(net: MLP, X: np.ndarray, y: np.ndarray, config: TrainConfig = TrainConfi
     shuffle_rng, dropout_rng = np.random.default_rng(config.seed).spawn(2)
     dropout = dropout_rng if net.config.dropout > 0 else None
 
-    # One shuffle buffer, and every batch a contiguous view of it, made once.
+    # The shuffled rows are gathered a chunk at a time into one small buffer (a whole number of
+    # batches, about CHUNK_BYTES), and every batch is a contiguous view of it: the same batches
+    # in the same order as shuffling the whole table, without a second copy of X.
     bs = min(config.batch_size, n)
-    Xs, ys = np.empty_like(X), np.empty_like(y)
-    batches = []
-    for start in range(0, n, bs):
-        stop = min(start + bs, n)
-        batches.append((Xs[start:stop], ys[start:stop], net.workspace(stop - start)))
+    chunk = min(n, bs * max(1, CHUNK_BYTES // (bs * X.shape[1] * X.itemsize)))
+    Xc, yc = np.empty((chunk, *X.shape[1:]), X.dtype), np.empty((chunk, *y.shape[1:]), y.dtype)
+    n_batches = -(-n // bs)
 
     clip = config.optim.clip_norm
     history = History()
@@ -187,24 +190,30 @@ def fit(net: MLP, X: np.ndarray, y: np.ndarray, config: TrainConfig = TrainConfi
             t0 = time.perf_counter()
             lr_factor = schedule(epoch - 1)
             perm = shuffle_rng.permutation(n)
-            np.take(X, perm, axis=0, out=Xs)
-            np.take(y, perm, axis=0, out=ys)
-            total = 0.0
-            for b, (xb, yb, ws) in enumerate(batches, start=1):
-                out = net.forward(xb, ws, dropout)
-                batch_loss = loss_fn(out, yb, ws.dout)
-                if not math.isfinite(batch_loss):
-                    raise DivergenceError(epoch, b, batch_loss)
-                net.backward(xb, ws, dropout is not None)
-                if clip is not None:
-                    clip_grad_norm(net.grads, clip)
-                opt.step(lr_factor)
-                total += batch_loss * xb.shape[0]
+            total, b = 0.0, 0
+            for c0 in range(0, n, chunk):
+                m = min(chunk, n - c0)
+                np.take(X, perm[c0:c0 + m], axis=0, out=Xc[:m], mode="clip")  # clip: no hidden temporary
+                np.take(y, perm[c0:c0 + m], axis=0, out=yc[:m], mode="clip")
+                for start in range(0, m, bs):
+                    b += 1
+                    stop = min(start + bs, m)  # the last chunk may be part-filled
+                    xb, yb = Xc[start:stop], yc[start:stop]
+                    ws = net.workspace(xb.shape[0])
+                    out = net.forward(xb, ws, dropout)
+                    batch_loss = loss_fn(out, yb, ws.dout)
+                    if not math.isfinite(batch_loss):
+                        raise DivergenceError(epoch, b, batch_loss)
+                    net.backward(xb, ws, dropout is not None)
+                    if clip is not None:
+                        clip_grad_norm(net.grads, clip)
+                    opt.step(lr_factor)
+                    total += batch_loss * xb.shape[0]
             train_loss = total / n
             seconds = time.perf_counter() - t0
             val_loss = loss_on(net, X_val, y_val, loss_fn) if has_val else None
             if val_loss is not None and not math.isfinite(val_loss):
-                raise DivergenceError(epoch, len(batches), val_loss)
+                raise DivergenceError(epoch, n_batches, val_loss)
             history.train_loss.append(train_loss)
             history.lr.append(opt.lr * lr_factor)
             history.seconds.append(seconds)
