@@ -63,7 +63,7 @@ def evaluate_and_log(cfg: DictConfig, *, track: bool = True) -> Evaluation:
     arrays = load_arrays(paths.arrays)
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported in one line below
         metrics, test_pred = evaluate_model(Path(paths.model_dir), arrays)
-    if not np.isfinite(test_pred).all():
+    if not np.isfinite(test_pred).all() or not np.isfinite(list(metrics.values())).all():
         raise ValueError(f"{paths.model_dir}: its predictions overflow to infinity (the training diverged); "
                          "retrain it with a lower learning rate (optim.lr)")
     atomic_write_json(paths.metrics_json, {k: metrics[k] for k in sorted(metrics)})
