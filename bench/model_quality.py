@@ -48,7 +48,6 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from housenet.config import compose
-from housenet.data import read_raw
 from housenet.metrics import regression_metrics
 from housenet.train import fit_network
 
@@ -71,14 +70,12 @@ def table_overrides(name: str, csv: str | None, target: str | None, workdir: Pat
 
 def load_table(overrides: list[str]) -> tuple[int, str, int]:
     """Run the pipeline's ingest stage function; (rows ingested, target column, rows excluded before the split)."""
-    from housenet.data.filters import exclude_above
     from housenet.ingest import ingest as ingest_stage
+    from housenet.preprocess import filtered_table
 
     cfg = compose(overrides)
     prov = ingest_stage(cfg)
-    limits = cfg.data.get("exclude_above")
-    df, _ = read_raw(cfg.paths.raw_csv, cfg.paths.source_json)
-    _, excluded = exclude_above(df, OmegaConf.to_container(limits) if limits else None, cfg.paths.raw_csv)
+    _, _, excluded = filtered_table(cfg)
     return prov.rows, prov.target, excluded
 
 
@@ -111,13 +108,11 @@ def run_reference(overrides: list[str], ensemble: int = 0) -> list[dict]:
     test rows; conf's validation fraction (of all rows) carved from the other 80 % with conf's seed."""
     from sklearn.model_selection import train_test_split
 
-    from housenet.data.filters import exclude_above
     from housenet.data.preprocessing import prepare_parts
+    from housenet.preprocess import filtered_table
 
     cfg = compose(overrides)
-    df, prov = read_raw(cfg.paths.raw_csv, cfg.paths.source_json)
-    limits = cfg.data.get("exclude_above")
-    df, _ = exclude_above(df, OmegaConf.to_container(limits) if limits else None, cfg.paths.raw_csv)
+    df, prov, _ = filtered_table(cfg)
     rest, test = train_test_split(np.arange(len(df)), test_size=0.2, random_state=42)
     n_val = int(len(df) * float(cfg.split.val_fraction) + 0.5)
     rest = np.random.default_rng(cfg.seed).permutation(rest)

@@ -32,10 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model_quality import RDATASETS, load_table, table_overrides  # noqa: E402
 
 from housenet.config import compose  # noqa: E402
-from housenet.data import read_raw  # noqa: E402
-from housenet.data.filters import exclude_above  # noqa: E402
 from housenet.data.preprocessing import prepare_parts  # noqa: E402
 from housenet.data.split import split_indices  # noqa: E402
+from housenet.preprocess import filtered_table  # noqa: E402
 from housenet.metrics import regression_metrics  # noqa: E402
 from housenet.train import fit_network  # noqa: E402
 
@@ -50,9 +49,7 @@ CANDIDATES = {  # the levers of the model-quality issue that conf/ had off befor
 
 def inner_splits(cfg, n_inner: int) -> tuple[object, str, list[dict]]:
     """(table, target, [{"train": positions, "val": positions}, ...]) without the default test rows."""
-    df, prov = read_raw(cfg.paths.raw_csv, cfg.paths.source_json)
-    limits = cfg.data.get("exclude_above")
-    df, _ = exclude_above(df, OmegaConf.to_container(limits) if limits else None, cfg.paths.raw_csv)
+    df, prov, _ = filtered_table(cfg)
     train, val, _test = split_indices(len(df), float(cfg.split.val_fraction), float(cfg.split.test_fraction),
                                       cfg.seed)
     pool = np.concatenate([train, val])

@@ -22,10 +22,16 @@ from housenet.data.sources import read_raw
 from housenet.stage import exit_now, launch, run_stage
 
 
-def preprocess(cfg: DictConfig) -> tuple[Preprocessor, dict]:
+def filtered_table(cfg: DictConfig):
+    """(raw table after conf/data's row filters, its Provenance, rows excluded): what the split sees."""
     df, prov = read_raw(cfg.paths.raw_csv, cfg.paths.source_json)
     limits = cfg.data.get("exclude_above")
     df, excluded = exclude_above(df, OmegaConf.to_container(limits) if limits else None, cfg.paths.raw_csv)
+    return df, prov, excluded
+
+
+def preprocess(cfg: DictConfig) -> tuple[Preprocessor, dict]:
+    df, prov, excluded = filtered_table(cfg)
     options = OmegaConf.to_container(cfg.preprocess, resolve=True)  # keyword arguments of Preprocessor.fit
     origin = str(cfg.paths.raw_csv) + (" (after data.exclude_above)" if excluded else "")
     pre, arrays = prepare(df, prov.target, val_fraction=float(cfg.split.val_fraction),

@@ -86,31 +86,24 @@ def fit_members(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.C
     member k gets ``member_callbacks(k)``. Each member stops early on the validation part by itself.
     numpy's BLAS uses ``compute.blas_threads`` threads meanwhile (housenet.blas).
     """
-    with blas_threads(OmegaConf.select(cfg, "compute.blas_threads", default=1)):
-        return _fit_members(cfg, arrays, callbacks, member_callbacks)
-
-
-def _fit_members(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.Callback],
-                 member_callbacks: Callable[[int], Iterable[nn.training.Callback]] | None,
-                 ) -> tuple[nn.MLP, list[nn.History]]:
     k = int(cfg.model.get("ensemble", 1))
     net_cfg, train_cfg = network_config(cfg, arrays["X_train"].shape[1]), train_config(cfg)
     members, histories = [], []
-    for j in range(k):
-        seed = nn.ensemble.member_seed(cfg.seed, j)
-        net = nn.MLP(net_cfg, seed=seed)
-        cbs = callbacks if j == 0 else (member_callbacks(j) if member_callbacks else ())
-        cbs = list(cbs)
-        try:
-            history = nn.fit(net, arrays["X_train"], arrays["y_train"], replace(train_cfg, seed=seed),
-                             X_val=arrays["X_val"], y_val=arrays["y_val"], callbacks=cbs)
-        finally:  # e.g. end a progress bar's line (early stopping, errors) before the next one starts
-            for cb in cbs:
-                if hasattr(cb, "close"):
-                    cb.close()
-        check_fit(history, arrays["y_train"], restore_best=train_cfg.restore_best)  # a finite but exploded loss
-        histories.append(history)
-        members.append(net)
+    with blas_threads(OmegaConf.select(cfg, "compute.blas_threads", default=1)):
+        for j in range(k):
+            seed = nn.ensemble.member_seed(cfg.seed, j)
+            net = nn.MLP(net_cfg, seed=seed)
+            cbs = list(callbacks if j == 0 else (member_callbacks(j) if member_callbacks else ()))
+            try:
+                history = nn.fit(net, arrays["X_train"], arrays["y_train"], replace(train_cfg, seed=seed),
+                                 X_val=arrays["X_val"], y_val=arrays["y_val"], callbacks=cbs)
+            finally:  # e.g. end a progress bar's line (early stopping, errors) before the next one starts
+                for cb in cbs:
+                    if hasattr(cb, "close"):
+                        cb.close()
+            check_fit(history, arrays["y_train"], restore_best=train_cfg.restore_best)  # a finite but exploded loss
+            histories.append(history)
+            members.append(net)
     return nn.merge(members), histories
 
 
