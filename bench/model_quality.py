@@ -10,16 +10,17 @@ then ``housenet.preprocess.preprocess`` (conf/data's row filters such as
 ``exclude_above``, the seeded ``split_indices``, the ``Preprocessor`` with the
 ``preprocess:`` options), and then:
 
-- housenet: ``fit_network(cfg, arrays)``, the pipeline's own training (the
-  validation part drives early stopping and best-weight restore);
-- scikit-learn peers, fitted on the training part only, on the same feature
+- housenet: ``fit_network(cfg, arrays)``, the pipeline's own training (with
+  the default k-fold members, ``model.ensemble_folds``, every network trains on
+  all training + validation rows but one fold, and stops early on that fold);
+- scikit-learn peers, fitted on the training + validation rows, on the same feature
   matrix: LinearRegression, RidgeCV (alphas 1e-3..1e3, efficient LOO CV),
   HistGradientBoostingRegressor (defaults, random_state=seed),
   MLPRegressor (conf's hidden sizes, relu, Adam, early_stopping=True on 10 %
-  of the training part, max_iter=1000, random_state=seed). Each peer is fitted
+  of its rows, max_iter=1000, random_state=seed). Each peer is fitted
   twice: on price, and on the pipeline's model-space target (log(price),
   standardised), mapped back with ``Preprocessor.inverse_target``. The
-  price-target MLPRegressor sees the price standardised with the training
+  price-target MLPRegressor sees the price standardised with its rows'
   mean and std (raw prices in the 1e5..1e7 range do not train).
 
 Metrics: R^2, RMSE and MAE on the test part, in price units: once on the
@@ -141,7 +142,11 @@ def score_models(cfg, pre, a: dict, seed, ensemble: int = 0) -> list[dict]:
         pred = pre.inverse_target(np.mean(zs, axis=0))
         rows.append({"model": ENSEMBLE, "target": rows[0]["target"], "seed": seed, "members": ensemble,
                      "seconds": seconds + time.perf_counter() - t0, **_metrics(a, pred)})
-    mean, std = float(a["y_train_raw"].mean()), float(a["y_train_raw"].std())
+    # The peers need no validation part (RidgeCV, MLPRegressor and HistGradientBoosting hold out
+    # their own rows where they need any): they fit on every row that is not a test row.
+    X_fit = np.concatenate([a["X_train"], a["X_val"]])
+    y_fit, y_fit_raw = np.concatenate([a["y_train"], a["y_val"]]), np.concatenate([a["y_train_raw"], a["y_val_raw"]])
+    mean, std = float(y_fit_raw.mean()), float(y_fit_raw.std())
     for name, make in peers(cfg, peer_seed).items():
         for space in ("price", "log"):
             model = make()
@@ -149,13 +154,13 @@ def score_models(cfg, pre, a: dict, seed, ensemble: int = 0) -> list[dict]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 if space == "log":
-                    model.fit(a["X_train"], a["y_train"])
+                    model.fit(X_fit, y_fit)
                     pred = pre.inverse_target(model.predict(a["X_test"]))
                 elif name == "MLPRegressor":
-                    model.fit(a["X_train"], (a["y_train_raw"] - mean) / std)
+                    model.fit(X_fit, (y_fit_raw - mean) / std)
                     pred = model.predict(a["X_test"]) * std + mean
                 else:
-                    model.fit(a["X_train"], a["y_train_raw"])
+                    model.fit(X_fit, y_fit_raw)
                     pred = model.predict(a["X_test"])
             rows.append({"model": name, "target": space, "seed": seed, "seconds": time.perf_counter() - t0,
                          **_metrics(a, np.asarray(pred, dtype=np.float64))})
@@ -297,18 +302,19 @@ def write_doc(path: Path, results: dict, command: str) -> None:
         "## How the models are compared",
         "",
         "- **housenet**: `housenet.train.fit_network(cfg, arrays)` with the default config, as the pipeline",
-        "  trains it: `model.ensemble` networks that differ only in their seed, each trained on the training",
-        "  part with early stopping and best-weight restore on the validation part, averaged (saved as one",
-        "  wider network), predicting log(price) (standardised), mapped back to price by",
-        "  `Preprocessor.inverse_target`.",
+        "  trains it: `model.ensemble` k-fold members (`model.ensemble_folds`): the training and validation",
+        "  rows are pooled and cut into k folds, network j trains on all of them but fold j and stops early",
+        "  (best weights restored) on fold j; the k networks are averaged (saved as one wider network),",
+        "  predict log(price) (standardised) and are mapped back to price by `Preprocessor.inverse_target`.",
         "- **Peers** (scikit-learn) see the same feature matrix (one-hot categoricals, log1p of skewed",
-        "  columns, standardised and clipped numerics) and are fitted on the training part only (the",
-        "  validation part is unused by them; RidgeCV picks alpha by leave-one-out CV on the training part,",
-        "  MLPRegressor stops early on 10 % of it). Each peer is fitted twice: on price, and on the",
-        "  same model-space target as housenet (log(price), standardised), marked *(log)*.",
-        "  HistGradientBoostingRegressor uses the same (preprocessed) features, with default settings.",
-        "  MLPRegressor has the same hidden sizes as `model.hidden`, relu, Adam and `early_stopping=True`;",
-        "  its price-target variant sees the price standardised by the training mean and std.",
+        "  columns, standardised and clipped numerics) and are fitted on the same rows as housenet: the",
+        "  training + validation rows (they need no separate validation part: RidgeCV picks alpha by",
+        "  leave-one-out CV, MLPRegressor stops early on 10 % of its rows). Each peer is fitted twice: on",
+        "  price, and on the same model-space target as housenet (log(price), standardised), marked",
+        "  *(log)*. HistGradientBoostingRegressor uses the same (preprocessed) features, with default",
+        "  settings. MLPRegressor has the same hidden sizes as `model.hidden`, relu, Adam and",
+        "  `early_stopping=True`; its price-target variant sees the price standardised by its rows' mean",
+        "  and std.",
         "",
         "## Summary",
         "",
@@ -372,7 +378,7 @@ REFERENCE_TEXT = """
 split made by scikit-learn's `train_test_split(test_size=0.2, random_state=42)`; its test rows
 are not the pipeline's. The same comparison on exactly those test rows (the defaults unchanged;
 conf's validation fraction, of all rows, carved from the other 80 % with conf's seed, the
-training part the rest, so every model trains on 65 % of the rows):
+training part the rest; every model uses those 80 % of the rows as above):
 """
 
 

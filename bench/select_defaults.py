@@ -1,18 +1,24 @@
-"""Choose the network's defaults on VALIDATION data only: candidates x data sets x inner splits.
+"""Choose the network's defaults on held-out rows of the default split's training + validation part.
 
     python bench/select_defaults.py                         # Ames and Windsor, the built-in candidates
     python bench/select_defaults.py --csv ../shared/data/Housing.csv --target price
-    python bench/select_defaults.py --candidate skip="model.skip=true" --candidate ...
+    python bench/select_defaults.py --candidate "skip=model.skip=true;optim.lr=0.001" ...
 
 For each data set it runs the pipeline's ingest stage function and row filters, makes
-the DEFAULT split (conf's seed) and sets its test rows aside, unread. Inner split 0 is
-the default train/validation split itself; inner split r > 0 reshuffles the same
-train + validation rows (default_rng(r)) into parts of the same sizes. For each
-candidate (Hydra overrides on top of conf/) and inner split it fits the Preprocessor on
-the inner training part, trains with ``fit_network`` (early stopping on the inner
-validation part, as the pipeline does) and scores validation R^2 in price units. It
-prints the mean per candidate and data set and writes the rows to
-bench/.out/select_defaults.json. docs/model-quality.md reports the outcome.
+the DEFAULT split (conf's seed) and sets its test rows aside, unread. The remaining
+rows (the default training + validation rows, "the pool") are cut ``--inner`` times
+(default_rng(1000 + r)) into an inner HOLDOUT (a quarter of the pool: test / (train +
+validation) as in conf's split), an inner validation part (the same fraction of the
+rest as conf's validation part has of training + validation) and an inner training
+part. For each candidate (Hydra overrides on top of conf/) and inner split it fits the
+Preprocessor on the inner training part, trains with ``fit_network`` exactly as the
+pipeline does (early stopping on the inner validation part, or k-fold members over inner
+training + validation with ``model.ensemble_folds``) and scores R^2 in price units on the
+inner holdout, which nothing was fitted or stopped on. The same holdouts score
+LinearRegression and RidgeCV on the log target, fitted on inner training + validation, for
+scale. Prints the mean per candidate and data set, the mean paired difference from the first
+candidate, and writes the rows to bench/.out/select_defaults.json.
+docs/model-quality.md reports the outcome.
 """
 
 from __future__ import annotations
@@ -38,44 +44,61 @@ from housenet.preprocess import filtered_table  # noqa: E402
 from housenet.metrics import regression_metrics  # noqa: E402
 from housenet.train import fit_network  # noqa: E402
 
+
 ROOT = Path(__file__).resolve().parents[1]
-CANDIDATES = {  # the levers of the model-quality issue that conf/ had off before this run
-    "single network": ["model.skip=false", "model.ensemble=1"],
-    "skip path": ["model.skip=true", "model.ensemble=1"],
-    "ensemble 5": ["model.skip=false", "model.ensemble=5"],
-    "skip path, ensemble 5": ["model.skip=true", "model.ensemble=5"],
+CANDIDATES = {  # the first is the reference of the paired differences
+    "previous default: 5 networks, lr 3e-3": ["model.skip=false", "model.ensemble_folds=false", "optim.lr=0.003"],
+    "skip path": ["model.skip=true", "model.ensemble_folds=false", "optim.lr=0.003"],
+    "skip path, lr 1e-3": ["model.skip=true", "model.ensemble_folds=false", "optim.lr=0.001"],
+    "k-fold members": ["model.skip=false", "model.ensemble_folds=true", "optim.lr=0.003"],
+    "k-fold members, lr 1e-3": ["model.skip=false", "model.ensemble_folds=true", "optim.lr=0.001"],
+    "k-fold members, skip path, lr 1e-3": ["model.skip=true", "model.ensemble_folds=true", "optim.lr=0.001"],
+    "k-fold, skip, lr 1e-3, 10 networks": ["model.skip=true", "model.ensemble_folds=true", "optim.lr=0.001",
+                                           "model.ensemble=10"],
 }
+PEERS = ("LinearRegression (log)", "RidgeCV (log)")
 
 
 def inner_splits(cfg, n_inner: int) -> tuple[object, str, list[dict]]:
-    """(table, target, [{"train": positions, "val": positions}, ...]) without the default test rows."""
+    """(table, target, [{"train", "val", "test": positions}, ...]) inside the default train + validation rows."""
     df, prov, _ = filtered_table(cfg)
-    train, val, _test = split_indices(len(df), float(cfg.split.val_fraction), float(cfg.split.test_fraction),
-                                      cfg.seed)
+    val_f, test_f = float(cfg.split.val_fraction), float(cfg.split.test_fraction)
+    train, val, _test = split_indices(len(df), val_f, test_f, cfg.seed)
     pool = np.concatenate([train, val])
-    splits = [{"train": train, "val": val}]
-    for r in range(1, n_inner):
-        perm = np.random.default_rng(r).permutation(pool)
-        splits.append({"train": np.sort(perm[len(val):]), "val": np.sort(perm[:len(val)])})
+    n_hold = round(len(pool) * test_f / (1 - test_f))
+    n_val = round((len(pool) - n_hold) * val_f / (1 - test_f))
+    splits = []
+    for r in range(n_inner):
+        perm = np.random.default_rng(1000 + r).permutation(pool)
+        splits.append({"train": np.sort(perm[n_hold + n_val:]), "val": np.sort(perm[n_hold:n_hold + n_val]),
+                       "test": np.sort(perm[:n_hold])})
     return df, prov.target, splits
 
 
-def validation_r2(cfg, df, target: str, parts: dict) -> tuple[float, int]:
-    options = OmegaConf.to_container(cfg.preprocess, resolve=True)
-    pre, a = prepare_parts(df, target, parts, **options)
+def holdout_r2(cfg, pre, a: dict) -> tuple[float, int]:
     net, history = fit_network(cfg, a)
-    pred = pre.inverse_target(net.predict(a["X_val"])[:, 0].astype(np.float64))
-    return regression_metrics(a["y_val_raw"], pred, "val")["val_r2"], history.best_epoch
+    pred = pre.inverse_target(net.predict(a["X_test"])[:, 0].astype(np.float64))
+    return regression_metrics(a["y_test_raw"], pred, "test")["test_r2"], history.best_epoch
+
+
+def peer_r2(name: str, pre, a: dict) -> float:
+    from sklearn.linear_model import LinearRegression, RidgeCV
+
+    model = LinearRegression() if name.startswith("LinearRegression") else RidgeCV(alphas=np.logspace(-3, 3, 25))
+    model.fit(np.concatenate([a["X_train"], a["X_val"]]), np.concatenate([a["y_train"], a["y_val"]]))
+    return regression_metrics(a["y_test_raw"], pre.inverse_target(model.predict(a["X_test"])), "test")["test_r2"]
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--csv", help="also a CSV data set (path)")
     p.add_argument("--target", default="price", help="the CSV's target column")
-    p.add_argument("--inner", type=int, default=5, help="inner splits of the default train + validation rows")
+    p.add_argument("--inner", type=int, default=20, help="inner splits of the default train + validation rows")
+    p.add_argument("--inner-large", type=int, default=5,
+                   help="inner splits for tables of more than 2000 rows (Ames: each fit takes seconds)")
     p.add_argument("--datasets", default=",".join(RDATASETS), help="conf/data sets to use")
     p.add_argument("--candidate", action="append", default=[], metavar="NAME=OVERRIDES",
-                   help="replace the built-in candidates: NAME=override1,override2 (repeatable)")
+                   help="replace the built-in candidates: NAME=override1;override2 (repeatable)")
     args = p.parse_args()
     candidates = CANDIDATES
     if args.candidate:
@@ -87,25 +110,45 @@ def main() -> None:
             sets.append((Path(args.csv).name, table_overrides("csv", args.csv, args.target, Path(tmp))))
         for name, base in sets:
             load_table(base)
-            df, target, splits = inner_splits(compose(base), args.inner)
+            cfg0 = compose(base)
+            df, target, _ = filtered_table(cfg0)
+            df, target, splits = inner_splits(cfg0, args.inner if len(df) <= 2000 else args.inner_large)
+            options = OmegaConf.to_container(cfg0.preprocess, resolve=True)
+            prepared = [prepare_parts(df, target, parts, **options) for parts in splits]
+            for label in PEERS:
+                for r, (pre, a) in enumerate(prepared):
+                    rows.append({"data": name, "candidate": label, "inner": r, "r2": peer_r2(label, pre, a)})
             for label, extra in candidates.items():
                 cfg = compose([*base, *extra])
-                for r, parts in enumerate(splits):
+                if OmegaConf.to_container(cfg.preprocess, resolve=True) != options:
+                    raise SystemExit(f"{label}: candidates may not change preprocess options (the holdouts are shared)")
+                for r, (pre, a) in enumerate(prepared):
                     t0 = time.perf_counter()
-                    r2, best = validation_r2(cfg, df, target, parts)
-                    rows.append({"data": name, "candidate": label, "inner": r, "val_r2": r2, "best_epoch": best,
+                    r2, best = holdout_r2(cfg, pre, a)
+                    rows.append({"data": name, "candidate": label, "inner": r, "r2": r2, "best_epoch": best,
                                  "seconds": time.perf_counter() - t0})
-                    print(f"{name:12s} {label:20s} inner split {r}: val R^2 {r2:.4f} (best epoch {best})", flush=True)
+                    print(f"{name:12s} {label:36s} inner split {r:2d}: holdout R^2 {r2:.4f} (best epoch {best})",
+                          flush=True)
     out = ROOT / "bench" / ".out" / "select_defaults.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rows, indent=1))
     names = list(dict.fromkeys(r["data"] for r in rows))
-    print("\n| candidate | " + " | ".join(f"{n} val R^2 (mean of {args.inner} inner splits)" for n in names) + " |")
-    print("|---|" + "---:|" * len(names))
-    for label in candidates:
-        cells = [statistics.mean(r["val_r2"] for r in rows if r["data"] == n and r["candidate"] == label)
-                 for n in names]
-        print(f"| {label} | " + " | ".join(f"{c:.4f}" for c in cells) + " |")
+    n_inner = {n: 1 + max(r["inner"] for r in rows if r["data"] == n) for n in names}
+    first = next(iter(candidates))
+
+    def scores(n: str, label: str) -> np.ndarray:
+        return np.array([r["r2"] for r in sorted((r for r in rows if r["data"] == n and r["candidate"] == label),
+                                                 key=lambda r: r["inner"])])
+
+    print("\n| candidate | " + " | ".join(f"{n} ({n_inner[n]} holdouts)" for n in names)
+          + " | mean paired difference from the first | holdouts where it beats the first |")
+    print("|---|" + "---:|" * len(names) + "---:|---|")
+    for label in [*candidates, *PEERS]:
+        cells = [float(scores(n, label).mean()) for n in names]
+        diffs = [scores(n, label) - scores(n, first) for n in names]
+        print(f"| {label} | " + " | ".join(f"{c:.4f}" for c in cells)
+              + f" | {statistics.mean(float(d.mean()) for d in diffs):+.4f} | "
+              + " / ".join(f"{int((d > 0).sum())} of {len(d)}" for d in diffs) + " |")
 
 
 if __name__ == "__main__":

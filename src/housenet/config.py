@@ -126,10 +126,11 @@ def check_training(cfg: DictConfig) -> None:
     from housenet.nn.losses import get_loss
     from housenet.nn.schedules import make_schedule
     from housenet.nn.training import build_optimizer
-    from housenet.train import network_config, train_config
+    from housenet.train import network_config, train_config, uses_folds
 
     try:
         net = nn.MLP(network_config(cfg, 1), seed=0)
+        uses_folds(cfg)
         t = train_config(cfg)
         build_optimizer(net, t.optim)
         get_loss(t.loss, t.huber_delta)

@@ -29,7 +29,7 @@ from housenet.data.atomic import atomic_write_json, atomic_write_text
 from housenet.data.preprocessing import Preprocessor
 from housenet.metrics import regression_metrics
 from housenet.stage import exit_now, launch, run_stage
-from housenet.train import PREPROCESSOR_FILE
+from housenet.train import OUT_OF_FOLD, PREPROCESSOR_FILE
 
 
 def predict_prices(net: nn.MLP, pre: Preprocessor, X: np.ndarray) -> np.ndarray:
@@ -38,10 +38,18 @@ def predict_prices(net: nn.MLP, pre: Preprocessor, X: np.ndarray) -> np.ndarray:
 
 
 def evaluate_model(model_dir: Path, arrays: dict) -> tuple[dict[str, float], np.ndarray]:
-    """Metrics on the validation and test parts, and the test predictions in price units."""
+    """Metrics on the validation and test parts, and the test predictions in price units.
+
+    A model of k-fold members (``model.ensemble_folds``) trained on the validation rows too: its
+    ``val_*`` metrics are the out-of-fold ones training recorded (``housenet.train.model_metadata``).
+    """
     net = nn.load(model_dir)
     pre = Preprocessor.load(Path(model_dir) / PREPROCESSOR_FILE)
-    metrics = regression_metrics(arrays["y_val_raw"], predict_prices(net, pre, arrays["X_val"]), "val")
+    oof = nn.checkpoint.load_metadata(model_dir).get(OUT_OF_FOLD)
+    if oof is not None:
+        metrics = {k: float(oof[k]) for k in ("val_r2", "val_rmse", "val_mae")}
+    else:
+        metrics = regression_metrics(arrays["y_val_raw"], predict_prices(net, pre, arrays["X_val"]), "val")
     test_pred = predict_prices(net, pre, arrays["X_test"])
     metrics.update(regression_metrics(arrays["y_test_raw"], test_pred, "test"))
     return metrics, test_pred
@@ -69,7 +77,8 @@ def evaluate_and_log(cfg: DictConfig, *, track: bool = True) -> Evaluation:
     atomic_write_json(paths.metrics_json, {k: metrics[k] for k in sorted(metrics)})
     atomic_write_text(paths.predictions_csv, predictions_table(arrays["y_test_raw"], test_pred))
     figures = draw_test_figures(arrays["y_test_raw"], test_pred, metrics["test_r2"], Path(paths.figures_dir))
-    rows = (len(arrays["X_val"]), len(arrays["X_test"]))
+    oof = nn.checkpoint.load_metadata(paths.model_dir).get(OUT_OF_FOLD)  # val_* were out-of-fold
+    rows = (oof["rows"] if oof else len(arrays["X_val"]), len(arrays["X_test"]))
     run_json = Path(paths.run_json)
     if not (track and run_json.is_file()):
         return Evaluation(metrics, rows)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import hydra
+import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from housenet import nn
@@ -73,21 +74,50 @@ def fit_network(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.C
     With ``model.ensemble`` = k > 1 it is the merged mean of k networks (see ``fit_members``);
     the history is the first member's.
     """
-    net, histories = fit_members(cfg, arrays, callbacks)
-    return net, histories[0]
+    fitted = fit_members(cfg, arrays, callbacks)
+    return fitted.net, fitted.histories[0]
+
+
+@dataclass
+class Fitted:
+    """What ``fit_members`` trained."""
+
+    net: nn.MLP  # the members merged into one network: the mean of their outputs
+    histories: list[nn.History]  # one per member; its validation loss is on the rows it held out
+    # With model.ensemble_folds: the training then the validation rows, each predicted (model space)
+    # by the one member that held it out: an honest validation prediction for every row. Else None.
+    out_of_fold: np.ndarray | None = None
+
+
+def uses_folds(cfg: DictConfig) -> bool:
+    """k-fold cross-fitting: ``model.ensemble`` > 1 with ``model.ensemble_folds``."""
+    folds = OmegaConf.select(cfg, "model.ensemble_folds", default=False)
+    if not isinstance(folds, bool):
+        raise ValueError(f"model.ensemble_folds must be true or false, got {folds!r}")
+    return folds and int(cfg.model.get("ensemble", 1)) > 1
 
 
 def fit_members(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.Callback] = (),
-                member_callbacks: Callable[[int], Iterable[nn.training.Callback]] | None = None,
-                ) -> tuple[nn.MLP, list[nn.History]]:
-    """Train ``model.ensemble`` networks that differ only in their seed; return them merged into one.
+                member_callbacks: Callable[[int], Iterable[nn.training.Callback]] | None = None) -> Fitted:
+    """Train ``model.ensemble`` networks that differ in their seed (and rows); return them merged into one.
 
     Member 0 uses ``seed`` itself (so ensemble=1 is the single network) and gets ``callbacks``;
-    member k gets ``member_callbacks(k)``. Each member stops early on the validation part by itself.
+    member k gets ``member_callbacks(k)``. Each member stops early by itself:
+    - by default every member trains on the training part and stops on the validation part;
+    - with ``model.ensemble_folds`` the training and validation rows are pooled and cut into k
+      folds (``nn.ensemble.fold_rows``, seeded by ``seed``): member j stops on fold j and trains
+      on the other k - 1, so every member trains on more rows, the members differ in their data
+      too, and every pooled row gets an out-of-fold prediction (``Fitted.out_of_fold``).
     numpy's BLAS uses ``compute.blas_threads`` threads meanwhile (housenet.blas).
     """
     k = int(cfg.model.get("ensemble", 1))
     net_cfg, train_cfg = network_config(cfg, arrays["X_train"].shape[1]), train_config(cfg)
+    folds = uses_folds(cfg)
+    if folds:  # one pooled copy; each member's training rows are positions in it (no copy)
+        X = np.concatenate([arrays["X_train"], arrays["X_val"]])
+        y = np.concatenate([arrays["y_train"], arrays["y_val"]])
+        parts = nn.ensemble.fold_rows(len(X), k, cfg.seed)
+        out_of_fold = np.empty(len(X), np.float64)
     members, histories = [], []
     with blas_threads(OmegaConf.select(cfg, "compute.blas_threads", default=1)):
         for j in range(k):
@@ -95,28 +125,70 @@ def fit_members(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.C
             net = nn.MLP(net_cfg, seed=seed)
             cbs = list(callbacks if j == 0 else (member_callbacks(j) if member_callbacks else ()))
             try:
-                history = nn.fit(net, arrays["X_train"], arrays["y_train"], replace(train_cfg, seed=seed),
-                                 X_val=arrays["X_val"], y_val=arrays["y_val"], callbacks=cbs)
+                if folds:
+                    rows, held_out = parts[j]
+                    history = nn.fit(net, X, y, replace(train_cfg, seed=seed), X_val=X[held_out],
+                                     y_val=y[held_out], callbacks=cbs, rows=rows)
+                else:
+                    history = nn.fit(net, arrays["X_train"], arrays["y_train"], replace(train_cfg, seed=seed),
+                                     X_val=arrays["X_val"], y_val=arrays["y_val"], callbacks=cbs)
             finally:  # e.g. end a progress bar's line (early stopping, errors) before the next one starts
                 for cb in cbs:
                     if hasattr(cb, "close"):
                         cb.close()
             check_fit(history, arrays["y_train"], restore_best=train_cfg.restore_best)  # a finite but exploded loss
+            if folds:
+                out_of_fold[held_out] = net.predict(X[held_out])[:, 0]
             histories.append(history)
             members.append(net)
-    return nn.merge(members), histories
+    return Fitted(nn.merge(members), histories, out_of_fold if folds else None)
 
 
+def validation_metrics(fitted: Fitted, arrays: dict, pre: Preprocessor) -> dict | None:
+    """With k-fold members: R^2, RMSE and MAE (price units) of the out-of-fold predictions of all
+    training + validation rows, as ``val_*``; None otherwise (evaluate then scores the validation part)."""
+    if fitted.out_of_fold is None:
+        return None
+    from housenet.metrics import regression_metrics
+
+    actual = np.concatenate([arrays["y_train_raw"], arrays["y_val_raw"]])
+    return regression_metrics(actual, pre.inverse_target(fitted.out_of_fold), "val")
+
+
+def model_metadata(cfg: DictConfig, fitted: Fitted, arrays: dict, preprocessor: Path) -> dict:
+    """What the model folder records about its training (network.json's "metadata")."""
+    h = fitted.histories[0]
+    meta = {"best_epoch": h.best_epoch, "epochs_run": h.epochs_run, "train": train_config(cfg).to_dict(),
+            "ensemble": len(fitted.histories), "ensemble_folds": fitted.out_of_fold is not None,
+            "members": [{"seed": nn.ensemble.member_seed(cfg.seed, j), "best_epoch": m.best_epoch,
+                         "epochs_run": m.epochs_run} for j, m in enumerate(fitted.histories)]}
+    val = validation_metrics(fitted, arrays, Preprocessor.load(preprocessor))
+    if val is not None:
+        meta[OUT_OF_FOLD] = {"rows": len(fitted.out_of_fold), **val}
+    return meta
+
+
+def member_rows(fitted: Fitted, arrays: dict) -> int:
+    """The rows member 0 trained on: the training part, or all pooled rows but its fold."""
+    if fitted.out_of_fold is None:
+        return len(arrays["X_train"])
+    n, k = len(fitted.out_of_fold), len(fitted.histories)
+    return n - -(-n // k)  # fold 0 is one of the larger folds (nn.ensemble.fold_rows)
+
+
+OUT_OF_FOLD = "out_of_fold_validation"  # metadata key: evaluate reports these as the val_* metrics
 TRAINING_ARRAYS = ("X_train", "y_train", "X_val", "y_val")
+RAW_TARGETS = ("y_train_raw", "y_val_raw")  # price units, float64: out-of-fold metrics
 
 
 def load_training_arrays(path: str | os.PathLike, cfg: DictConfig) -> dict:
     """Only the arrays training reads, converted to the network's dtype one by one.
 
     Peak memory while training stays near these arrays' size (issue 6): the test
-    part is never loaded and no float64 copy is kept beside a float32 one.
+    part is never loaded and no float64 copy is kept beside a float32 one. (k-fold
+    members, ``model.ensemble_folds``, add one pooled copy of the training + validation rows.)
     """
-    arrays = load_arrays(path, TRAINING_ARRAYS)
+    arrays = load_arrays(path, TRAINING_ARRAYS + (RAW_TARGETS if uses_folds(cfg) else ()))
     dtype = network_config(cfg, arrays["X_train"].shape[1]).dtype  # refuses a bad model config
     for k in TRAINING_ARRAYS:
         arrays[k] = arrays[k].astype(dtype, copy=False)
@@ -176,12 +248,9 @@ def _train(cfg: DictConfig, arrays: dict, run) -> TrainResult:
             cbs.append(EpochMetrics(run, cfg.tracking.log_every, prefix="" if j == 0 else f"member_{j}/"))
         return cbs
 
-    net, histories = fit_members(cfg, arrays, member_callbacks(0), member_callbacks)
-    history = histories[0]
-    metadata = {"best_epoch": history.best_epoch, "epochs_run": history.epochs_run,
-                "train": train_config(cfg).to_dict(), "ensemble": k,
-                "members": [{"seed": nn.ensemble.member_seed(cfg.seed, j), "best_epoch": h.best_epoch,
-                             "epochs_run": h.epochs_run} for j, h in enumerate(histories)]}
+    fitted = fit_members(cfg, arrays, member_callbacks(0), member_callbacks)
+    net, history = fitted.net, fitted.histories[0]
+    metadata = model_metadata(cfg, fitted, arrays, Path(paths.preprocessor))
     write_model_dir(net, Path(paths.model_dir), Path(paths.preprocessor), metadata)
     atomic_write_text(paths.loss_csv, loss_table(history))
     loss_png = loss_figure(history, Path(paths.figures_dir))
@@ -189,7 +258,8 @@ def _train(cfg: DictConfig, arrays: dict, run) -> TrainResult:
         run.log_metrics({"best_epoch": history.best_epoch, "epochs_run": history.epochs_run,
                          "best_val_loss": min(history.val_loss) if history.val_loss else float("nan"),
                          "train_seconds": sum(history.seconds),
-                         "train_samples_per_second": history.epochs_run * len(arrays["X_train"]) / max(sum(history.seconds), 1e-9)})
+                         "train_samples_per_second": history.epochs_run * member_rows(fitted, arrays)
+                                                     / max(sum(history.seconds), 1e-9)})
         _log_artifacts(run, cfg, loss_png)
         atomic_write_json(paths.run_json, run.to_dict())
     else:
@@ -245,7 +315,9 @@ def _run(cfg: DictConfig) -> str:
     h = res.history
     best = f", best val loss {min(h.val_loss):.4g} at epoch {h.best_epoch}" if h.val_loss else ""
     where = f"; MLflow run {res.run.run_id}" if res.run else ""
-    return (f"{res.rows[0]} train + {res.rows[1]} val rows in, {h.epochs_run} epochs{best} "
+    k = int(cfg.model.get("ensemble", 1))
+    folds = f" (network 1 of {k}; they stop on {k} folds of the pooled rows)" if uses_folds(cfg) else ""
+    return (f"{res.rows[0]} train + {res.rows[1]} val rows in, {h.epochs_run} epochs{best}{folds} "
             f"-> {cfg.paths.model_dir}{where}")
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from housenet.nn import MLP, MLPConfig, TrainConfig, fit, load, merge, save
-from housenet.nn.ensemble import member_seed
+from housenet.nn.ensemble import fold_rows, member_seed
 
 
 @pytest.mark.parametrize("hidden,skip,n_outputs", [((6,), False, 1), ((5, 4, 3), True, 1), ((4, 3), False, 2)])
@@ -46,3 +46,27 @@ def test_one_member_is_a_copy_and_mixed_configs_are_refused():
 def test_member_seeds_are_distinct_and_the_first_is_the_seed():
     seeds = [member_seed(42, k) for k in range(5)]
     assert seeds[0] == 42 and len(set(seeds)) == 5
+
+
+@pytest.mark.parametrize("n, k", [(10, 2), (103, 5), (7, 7)])
+def test_fold_rows_hold_every_row_out_exactly_once(n, k):
+    parts = fold_rows(n, k, seed=3)
+    assert len(parts) == k
+    held = np.concatenate([va for _, va in parts])
+    assert np.array_equal(np.sort(held), np.arange(n))  # each row in exactly one held-out fold
+    sizes = [len(va) for _, va in parts]
+    assert max(sizes) - min(sizes) <= 1
+    for tr, va in parts:
+        assert np.array_equal(np.sort(np.concatenate([tr, va])), np.arange(n))  # trains on all the others
+        assert np.array_equal(tr, np.sort(tr)) and np.array_equal(va, np.sort(va))
+    again = fold_rows(n, k, seed=3)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(parts, again))  # seeded: the same folds
+    assert any(not np.array_equal(a[1], b[1]) for a, b in zip(parts, fold_rows(n, k, seed=4)))
+
+
+@pytest.mark.parametrize("n, k, message", [(10, 1, "k-fold needs k >= 2 folds, got 1"),
+                                           (10, True, "k-fold needs k >= 2 folds, got True"),
+                                           (3, 5, "3 rows cannot be cut into 5 folds: use fewer networks")])
+def test_fold_rows_refuses_impossible_folds(n, k, message):
+    with pytest.raises(ValueError, match=message):
+        fold_rows(n, k, seed=0)

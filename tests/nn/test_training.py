@@ -1,6 +1,7 @@
 """fit(): learning, batching, determinism, early stopping, schedules, callbacks, bad input."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -176,3 +177,41 @@ def test_chunked_shuffle_trains_on_the_same_batches(monkeypatch, chunk_batches):
     h_chunked = fit(chunked, X, y, cfg)
     assert chunked.params.tobytes() == whole.params.tobytes()
     assert h_chunked.train_loss == h_whole.train_loss
+
+
+@pytest.mark.parametrize("chunk_batches", [None, 2])
+def test_fit_on_rows_is_fit_on_those_rows_copied(monkeypatch, chunk_batches):
+    """``rows=`` (k-fold members train on positions of one pooled array) gives bit-identical weights and losses."""
+    import housenet.nn.training as training
+
+    rng = np.random.default_rng(7)
+    X, y = rng.normal(size=(120, 5)), rng.normal(size=120)
+    rows = np.sort(rng.choice(120, 77, replace=False))
+    X_val, y_val = rng.normal(size=(20, 5)), rng.normal(size=20)
+    cfg = TrainConfig(epochs=4, batch_size=8, seed=9, patience=2)
+    if chunk_batches:
+        monkeypatch.setattr(training, "CHUNK_BYTES", chunk_batches * 8 * 5 * X.itemsize)
+    copied = MLP(MLPConfig(n_inputs=5, hidden=(6,), skip=True), seed=2)
+    h_copied = fit(copied, X[rows], y[rows], cfg, X_val=X_val, y_val=y_val)
+    indexed = MLP(MLPConfig(n_inputs=5, hidden=(6,), skip=True), seed=2)
+    h_indexed = fit(indexed, X, y, cfg, X_val=X_val, y_val=y_val, rows=rows)
+    assert indexed.params.tobytes() == copied.params.tobytes()
+    assert (h_indexed.train_loss, h_indexed.val_loss) == (h_copied.train_loss, h_copied.val_loss)
+    other = MLP(MLPConfig(n_inputs=5, hidden=(6,), skip=True), seed=2)
+    fit(other, X, y, cfg, X_val=X_val, y_val=y_val)  # all rows: a different result
+    assert other.params.tobytes() != copied.params.tobytes()
+
+
+@pytest.mark.parametrize("rows, message", [
+    (np.array([], dtype=np.int64), "rows must be a non-empty 1-d array"),
+    (np.array([0.0, 1.0]), "rows must be a non-empty 1-d array of row positions, got shape (2,) of float64"),
+    (np.array([[0, 1]]), "got shape (1, 2)"),
+    (np.array([0, 10]), r"rows must be positions in 0..9, got 0..10"),
+    (np.array([-1, 3]), r"rows must be positions in 0..9, got -1..3"),
+])
+def test_bad_rows_are_refused(rows, message):
+    net = MLP(MLPConfig(n_inputs=2, hidden=(3,)), seed=0)
+    before = net.params.copy()
+    with pytest.raises(ValueError, match=re.escape(message) if "(" in message else message):
+        fit(net, np.zeros((10, 2)), np.zeros(10), TrainConfig(epochs=1), rows=rows)
+    assert np.array_equal(net.params, before)

@@ -39,12 +39,20 @@ def test_bad_blas_threads_is_refused_in_one_line(bad):
         fit_members(cfg, tiny_arrays(np.random.default_rng(0)))
 
 
-def test_training_loads_only_its_arrays_in_the_network_dtype(tmp_path):
+@pytest.mark.parametrize("folds", [False, True])
+def test_training_loads_only_its_arrays_in_the_network_dtype(tmp_path, folds):
+    """k-fold members also read the price-unit targets of the pooled rows (out-of-fold metrics), as float64."""
     path = tmp_path / "arrays.npz"
-    save_arrays(path, {**tiny_arrays(np.random.default_rng(1)), "train_idx": np.arange(40)})
-    arrays = load_training_arrays(path, config("sqlite:///unused.db", "model.dtype=float32"))
-    assert sorted(arrays) == ["X_train", "X_val", "y_train", "y_val"]
-    assert {a.dtype for a in arrays.values()} == {np.dtype("float32")}
+    a = tiny_arrays(np.random.default_rng(1))
+    raw = {f"y_{p}_raw": np.exp(a[f"y_{p}"]) for p in ("train", "val", "test")}
+    save_arrays(path, {**a, **raw, "train_idx": np.arange(40)})
+    cfg = config("sqlite:///unused.db", "model.dtype=float32", f"model.ensemble_folds={str(folds).lower()}")
+    arrays = load_training_arrays(path, cfg)
+    assert sorted(arrays) == ["X_train", "X_val", "y_train", *(["y_train_raw"] if folds else []), "y_val",
+                              *(["y_val_raw"] if folds else [])]
+    assert {arrays[k].dtype for k in ("X_train", "X_val", "y_train", "y_val")} == {np.dtype("float32")}
+    if folds:
+        assert arrays["y_val_raw"].dtype == np.float64 and np.array_equal(arrays["y_val_raw"], raw["y_val_raw"])
 
 
 def test_a_missing_training_array_is_named(tmp_path):

@@ -78,6 +78,7 @@ def test_as_a_user_runs_it(project, name, overrides, text):
     (["model.activation=gelu"], "model.activation='gelu': unknown activation"),
     (["model.dropout=1.0"], "model.dropout=1.0"),
     (["model.dtype=float16"], "model.dtype='float16'"),
+    (["model.ensemble_folds=maybe"], "model.ensemble_folds must be true or false, got 'maybe'"),
     (["optim.beta1=1.5"], "optim.beta1=1.5"),
     (["optim.weight_decay=-1"], "optim.weight_decay=-1"),
     (["optim=sgd", "optim.momentum=-0.5"], "optim.momentum=-0.5"),

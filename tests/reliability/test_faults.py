@@ -65,7 +65,7 @@ def test_a_model_whose_predictions_overflow_is_refused_by_evaluate(in_project, c
     train(cfg, track=False)
     model = in_project / "models" / "model"
     net = nn.load(model)
-    net.params *= 1e3  # weights such a run ends with: exp() of its outputs in log-price space overflows
+    net.params *= 1e6  # weights such a run ends with: exp() of its outputs in log-price space overflows
     nn.save(net, model)
     capsys.readouterr()
     with pytest.raises(SystemExit) as e:

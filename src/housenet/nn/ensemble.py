@@ -57,6 +57,21 @@ def merge(members: Sequence[MLP]) -> MLP:
     return merged
 
 
+def fold_rows(n: int, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """k-fold cross-fitting: for member j, (training positions, held-out positions) of n rows.
+
+    The rows are shuffled once (``seed``) and cut into k folds of sizes differing by at
+    most one; member j holds out fold j (for its early stopping) and trains on the
+    other k - 1. Every row is held out by exactly one member. Both arrays are sorted.
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
+        raise ValueError(f"k-fold needs k >= 2 folds, got {k!r}")
+    if n < k:
+        raise ValueError(f"{n} rows cannot be cut into {k} folds: use fewer networks (model.ensemble)")
+    folds = np.array_split(np.random.default_rng(seed).permutation(n), k)
+    return [(np.sort(np.concatenate(folds[:j] + folds[j + 1:])), np.sort(folds[j])) for j in range(k)]
+
+
 def member_seed(seed: int, k: int) -> int:
     """The seed of the k-th member: ``seed`` itself for the first, derived ones after it."""
     if k == 0:

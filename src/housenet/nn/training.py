@@ -151,15 +151,26 @@ def check_targets(y: Any, n_rows: int, n_outputs: int, dtype: np.dtype, name: st
 
 def fit(net: MLP, X: np.ndarray, y: np.ndarray, config: TrainConfig = TrainConfig(), *,
         X_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
-        callbacks: Iterable[Callback] = (), optimizer: Optimizer | None = None) -> History:
+        callbacks: Iterable[Callback] = (), optimizer: Optimizer | None = None,
+        rows: np.ndarray | None = None) -> History:
     """Train ``net`` in place on (X, y); validation loss each epoch if (X_val, y_val) is given.
+
+    ``rows``: train on these row positions of (X, y) only, exactly as ``fit(net, X[rows], y[rows])``
+    would (same batches, same result) but without copying them (k-fold ensembles: ensemble.fold_rows).
 
     A callback returning True stops training after that epoch. Raises ValueError on
     bad input before any step, and DivergenceError if the loss stops being finite.
     """
     X = net.check_inputs(X, "X")
-    n = X.shape[0]
-    y = check_targets(y, n, net.config.n_outputs, net.dtype, "y")
+    y = check_targets(y, X.shape[0], net.config.n_outputs, net.dtype, "y")
+    if rows is not None:
+        rows = np.asarray(rows)
+        if rows.ndim != 1 or rows.size == 0 or not np.issubdtype(rows.dtype, np.integer):
+            raise ValueError(f"rows must be a non-empty 1-d array of row positions, got shape {rows.shape} "
+                             f"of {rows.dtype}")
+        if rows.min() < 0 or rows.max() >= X.shape[0]:
+            raise ValueError(f"rows must be positions in 0..{X.shape[0] - 1}, got {rows.min()}..{rows.max()}")
+    n = X.shape[0] if rows is None else rows.size
     has_val = X_val is not None
     if has_val != (y_val is not None):
         raise ValueError("give both X_val and y_val, or neither")
@@ -190,6 +201,8 @@ def fit(net: MLP, X: np.ndarray, y: np.ndarray, config: TrainConfig = TrainConfi
             t0 = time.perf_counter()
             lr_factor = schedule(epoch - 1)
             perm = shuffle_rng.permutation(n)
+            if rows is not None:
+                perm = rows[perm]  # the shuffled positions in X of the rows trained on
             total, b = 0.0, 0
             for c0 in range(0, n, chunk):
                 m = min(chunk, n - c0)

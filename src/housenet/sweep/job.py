@@ -103,7 +103,8 @@ def _train_and_log(cfg: DictConfig, num: int, overrides: str, cwd: Path, job_dir
     from housenet.data.atomic import atomic_write_json, atomic_write_text
     from housenet.data.sources import load_provenance
     from housenet.evaluate import evaluate_model
-    from housenet.train import UNTRACKED_KEYS, fit_network, loss_table, network_config, train_config, write_model_dir
+    from housenet.train import (UNTRACKED_KEYS, fit_members, loss_table, member_rows, model_metadata,
+                                network_config, train_config, write_model_dir)
 
     cfg = job_config(cfg, cwd, job_dir)
     arrays = load_arrays(cfg.paths.arrays)
@@ -128,11 +129,11 @@ def _train_and_log(cfg: DictConfig, num: int, overrides: str, cwd: Path, job_dir
         try:
             network_config(cfg, arrays["X_train"].shape[1])  # a bad value fails here, inside the run
             train_config(cfg)
-            net, history = fit_network(cfg, arrays, [tracking.EpochMetrics(run, every=10**9)])  # one batch at the end
+            fitted = fit_members(cfg, arrays, [tracking.EpochMetrics(run, every=10**9)])  # one batch at the end
+            history = fitted.histories[0]
             laps.lap("train")
-            metadata = {"best_epoch": history.best_epoch, "epochs_run": history.epochs_run,
-                        "train": train_config(cfg).to_dict()}
-            write_model_dir(net, Path(cfg.paths.model_dir), Path(cfg.paths.preprocessor), metadata)
+            metadata = model_metadata(cfg, fitted, arrays, Path(cfg.paths.preprocessor))
+            write_model_dir(fitted.net, Path(cfg.paths.model_dir), Path(cfg.paths.preprocessor), metadata)
             atomic_write_text(cfg.paths.loss_csv, loss_table(history))
             metrics, _ = evaluate_model(Path(cfg.paths.model_dir), arrays)
             objective = metrics[OBJECTIVE]
@@ -145,7 +146,7 @@ def _train_and_log(cfg: DictConfig, num: int, overrides: str, cwd: Path, job_dir
                              "best_val_loss": min(history.val_loss) if history.val_loss else float("nan"),
                              "train_seconds": train_s,
                              "train_samples_per_second":
-                                 history.epochs_run * len(arrays["X_train"]) / max(train_s, 1e-9),
+                                 history.epochs_run * member_rows(fitted, arrays) / max(train_s, 1e-9),
                              **{f"job_{k}_seconds": v for k, v in laps.seconds.items()}})
         except Exception as e:
             _tag_error(run, e)
