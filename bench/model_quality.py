@@ -517,7 +517,14 @@ def main(argv: list[str] | None = None) -> int:
                    help="a Hydra override applied to the defaults (for experiments; the doc says so)")
     p.add_argument("--out", default=str(ROOT / "docs" / "model-quality.md"))
     p.add_argument("--json", default=str(ROOT / "bench" / ".out" / "model_quality.json"))
+    p.add_argument("--render", action="store_true",
+                   help="no runs: write --out again from the results in --json (after editing this file's texts)")
     args = p.parse_args(argv)
+    if args.render:
+        results = json.loads(Path(args.json).read_text())
+        write_doc(Path(args.out), results, results["command"])
+        print(f"wrote {args.out} from {args.json}")
+        return 0
     if len(args.target) != len(args.csv):
         p.error("give one --target per --csv")
     default_seed = int(compose(args.override).seed)
@@ -554,9 +561,10 @@ def main(argv: list[str] | None = None) -> int:
         command += " --datasets " + " ".join(args.datasets)
     if args.seeds:
         command += " --seeds " + " ".join(map(str, args.seeds))
-    if args.ensemble != 5:
+    if args.ensemble != 1:
         command += f" --ensemble {args.ensemble}"
     command += "".join(f" --override {o}" for o in args.override)
+    results["command"] = command
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
     write_doc(Path(args.out), results, command)

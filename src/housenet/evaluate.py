@@ -60,6 +60,7 @@ class Evaluation:
     metrics: dict[str, float]
     rows: tuple[int, int]  # validation and test rows evaluated
     model_uri: str | None = None  # the logged pyfunc model (models:/m-...), if one was logged
+    out_of_fold: bool = False  # val_* are the k-fold members' out-of-fold metrics
 
 
 def evaluate(cfg: DictConfig, *, track: bool = True) -> dict[str, float]:
@@ -78,14 +79,14 @@ def evaluate_and_log(cfg: DictConfig, *, track: bool = True) -> Evaluation:
     atomic_write_text(paths.predictions_csv, predictions_table(arrays["y_test_raw"], test_pred))
     figures = draw_test_figures(arrays["y_test_raw"], test_pred, metrics["test_r2"], Path(paths.figures_dir))
     oof = nn.checkpoint.load_metadata(paths.model_dir).get(OUT_OF_FOLD)  # val_* were out-of-fold
-    rows = (oof["rows"] if oof else len(arrays["X_val"]), len(arrays["X_test"]))
+    rows = (oof["rows"] if oof else len(arrays["X_val"]), len(arrays["X_test"]))  # val_*: out-of-fold rows
     run_json = Path(paths.run_json)
     if not (track and run_json.is_file()):
-        return Evaluation(metrics, rows)
+        return Evaluation(metrics, rows, out_of_fold=oof is not None)
     run = log_to_run(json.loads(run_json.read_text()), metrics, figures)
     if not cfg.tracking.log_model:
-        return Evaluation(metrics, rows)
-    return Evaluation(metrics, rows, log_model(cfg, run))
+        return Evaluation(metrics, rows, out_of_fold=oof is not None)
+    return Evaluation(metrics, rows, log_model(cfg, run), oof is not None)
 
 
 def log_model(cfg: DictConfig, run) -> str:
@@ -129,7 +130,8 @@ def _run(cfg: DictConfig) -> str:
     m = e.metrics
     name = cfg.tracking.registered_model_name
     logged = f"; pyfunc model {e.model_uri}" + (f" registered as {name!r}" if name else "") if e.model_uri else ""
-    return (f"{e.rows[0]} val + {e.rows[1]} test rows in, {e.rows[1]} test predictions out; test R^2 "
+    val = "out-of-fold val" if e.out_of_fold else "val"
+    return (f"{e.rows[0]} {val} + {e.rows[1]} test rows in, {e.rows[1]} test predictions out; test R^2 "
             f"{m['test_r2']:.4f}, RMSE {m['test_rmse']:,.0f}, MAE {m['test_mae']:,.0f} -> {cfg.paths.metrics_json}, "
             f"{cfg.paths.predictions_csv}{logged}")
 
