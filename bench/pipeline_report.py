@@ -464,6 +464,7 @@ def findings_section(results: dict) -> list[str]:
                 "table. Before that change (commit f3ad014) `fit` held a full shuffled copy of X_train "
                 "and `np.take(X, perm, axis=0, out=Xs)` with the default `mode='raise'` allocated a third, "
                 "temporary copy every epoch: 2.6-2.9x the arrays, and 1.5-2.4x the time per row at 1,000,000 rows.")
+            lines.append(KFOLD_MEMORY)
     if results.get("preprocess") and len(results["preprocess"]) > 1:
         pp = sorted(results["preprocess"], key=lambda r: r["table_rows"])
         lo, hi = pp[0], pp[-1]
@@ -489,3 +490,7 @@ def render(results: dict) -> str:
         if results.get(key):
             lines += section(results)
     return "\n".join(lines).rstrip() + "\n"
+
+
+# Measured by hand (see the text); a later run of pipeline_perf.py keeps it until it is measured there too.
+KFOLD_MEMORY = '- **k-fold members** (`model.ensemble_folds`, the default since the third session; the scaling runs above train one network). train reads `X_train` and `X_val` straight into one pool (`housenet.data.arrays.load_stacked`), a chunk at a time. One epoch of the 5 k-fold networks at 300,000 rows x 280 peaked at 796 MB for 540 MB of training arrays (1.47x; bound 910 MB). In float32 it peaked at 450 MB for 270 MB (1.67x; bound 505 MB). One network on the training part peaked at 649 MB (1.20x). Concatenating the two parts instead had peaked at 1,332 MB (2.47x). Measured 2026-12-05 on a 2-core Intel Xeon VM with `F=$(mktemp -d); .venv/bin/python bench/pipeline_workers.py make_arrays "{\\"folder\\": \\"$F\\", \\"rows\\": 300000, \\"width\\": 280}"`, then `.venv/bin/python bench/pipeline_workers.py train "{\\"folder\\": \\"$F\\", \\"overrides\\": [\\"training.epochs=1\\", \\"training.patience=null\\"], \\"track\\": false, \\"threads\\": 1}"`. Add `\\"model.ensemble_folds=false\\"` or `\\"model.dtype=float32\\"` to the overrides for the other cases. The command prints `peak_bytes` and `training_array_bytes`.'

@@ -27,7 +27,7 @@ from housenet import nn
 from housenet.blas import blas_threads
 from housenet.config import conf_dir, flatten, params_yaml, tracking_uri
 from housenet.convergence import check_fit
-from housenet.data.arrays import load_arrays
+from housenet.data.arrays import load_arrays, load_stacked
 from housenet.data.atomic import atomic_write_json, atomic_write_text
 from housenet.data.preprocessing import Preprocessor
 from housenet.data.sources import load_provenance
@@ -113,8 +113,8 @@ def fit_members(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.C
     k = int(cfg.model.get("ensemble", 1))
     net_cfg, train_cfg = network_config(cfg, arrays["X_train"].shape[1]), train_config(cfg)
     folds = uses_folds(cfg)
-    if folds:  # one pooled copy; each member's training rows are positions in it (no copy)
-        X = np.concatenate([arrays["X_train"], arrays["X_val"]])
+    if folds:  # one pool (the train stage's own: row_pool); members train on positions in it, no copies
+        X = row_pool(arrays["X_train"], arrays["X_val"])
         y = np.concatenate([arrays["y_train"], arrays["y_val"]])
         parts = nn.ensemble.fold_rows(len(X), k, cfg.seed)
         out_of_fold = np.empty(len(X), np.float64)
@@ -185,14 +185,35 @@ def load_training_arrays(path: str | os.PathLike, cfg: DictConfig) -> dict:
     """Only the arrays training reads, converted to the network's dtype one by one.
 
     Peak memory while training stays near these arrays' size (issue 6): the test
-    part is never loaded and no float64 copy is kept beside a float32 one. (k-fold
-    members, ``model.ensemble_folds``, add one pooled copy of the training + validation rows.)
+    part is never loaded and no float64 copy is kept beside a float32 one. With k-fold
+    members (``model.ensemble_folds``) X_train and X_val are read into one pool (see
+    ``row_pool``) and the price-unit targets are read too (out-of-fold metrics).
     """
-    arrays = load_arrays(path, TRAINING_ARRAYS + (RAW_TARGETS if uses_folds(cfg) else ()))
-    dtype = network_config(cfg, arrays["X_train"].shape[1]).dtype  # refuses a bad model config
-    for k in TRAINING_ARRAYS:
-        arrays[k] = arrays[k].astype(dtype, copy=False)
+    if not uses_folds(cfg):
+        arrays = load_arrays(path, TRAINING_ARRAYS)
+        dtype = network_config(cfg, arrays["X_train"].shape[1]).dtype  # refuses a bad model config
+        for k in TRAINING_ARRAYS:
+            arrays[k] = arrays[k].astype(dtype, copy=False)
+        return arrays
+    # k-fold members train on the training and validation rows as one pool: read X_train and
+    # X_val straight into it and hand out views of its two parts (fit_members finds the pool).
+    arrays = load_arrays(path, ("y_train", "y_val") + RAW_TARGETS)
+    X = load_stacked(path, ("X_train", "X_val"), network_config(cfg, 1).dtype)  # refuses a bad model config
+    n_train = len(arrays["y_train"])
+    arrays["X_train"], arrays["X_val"] = X[:n_train], X[n_train:]
+    for k in ("y_train", "y_val"):
+        arrays[k] = arrays[k].astype(X.dtype, copy=False)
     return arrays
+
+
+def row_pool(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a and b stacked by rows: the array they are consecutive views of (load_training_arrays), else a copy."""
+    base = a.base
+    if (base is not None and b.base is base and isinstance(base, np.ndarray) and base.flags.c_contiguous
+            and base.ndim == a.ndim and len(base) == len(a) + len(b) and a.dtype == base.dtype == b.dtype
+            and a.ctypes.data == base.ctypes.data and b.ctypes.data == base.ctypes.data + a.nbytes):
+        return base
+    return np.concatenate([a, b])
 
 
 @dataclass
