@@ -400,8 +400,8 @@ SHORTFALLS = """
   lead housenet by 0.006 on Windsor and are level on Housing.csv. Every network candidate
   tried stayed within about 0.003 of that: a hidden layer has little to add on these sets, and
   fewer than 450 training rows make it cost variance. Housing.csv's default test part (109 rows)
-  is also a hard draw: every model scores 0.59-0.64 there against 0.60-0.80 on the other split
-  seeds. No default was tuned on test rows to close these gaps.
+  is also a hard draw: every model scores 0.59-0.64 there, while housenet scores 0.60-0.78 on
+  the five other split seeds. No default was tuned on test rows to close these gaps.
 - **The comparison changed in the third session.** The peers are now fitted on the training +
   validation rows, the same rows the k-fold networks use. Before, they saw the training part
   only, while housenet also used the validation part for early stopping. This made the peers
