@@ -57,11 +57,15 @@ CANDIDATES = {  # the first is the reference of the paired differences
                                            "model.ensemble=10"],
 }
 PEERS = ("LinearRegression (log)", "RidgeCV (log)")
+LARGE = 2000  # rows: a table this large gets --inner-large holdouts (Ames: each fit takes seconds)
 
 
-def inner_splits(cfg, n_inner: int) -> tuple[object, str, list[dict]]:
-    """(table, target, [{"train", "val", "test": positions}, ...]) inside the default train + validation rows."""
+def inner_splits(cfg, n_inner: int, n_inner_large: int) -> tuple[object, str, list[dict]]:
+    """(table, target, [{"train", "val", "test": positions}, ...]) inside the default train + validation rows:
+    ``n_inner`` of them, ``n_inner_large`` for a table of more than LARGE rows."""
     df, prov, _ = filtered_table(cfg)
+    if len(df) > LARGE:
+        n_inner = n_inner_large
     val_f, test_f = float(cfg.split.val_fraction), float(cfg.split.test_fraction)
     train, val, _test = split_indices(len(df), val_f, test_f, cfg.seed)
     pool = np.concatenate([train, val])
@@ -95,7 +99,7 @@ def main() -> None:
     p.add_argument("--target", default="price", help="the CSV's target column")
     p.add_argument("--inner", type=int, default=20, help="inner splits of the default train + validation rows")
     p.add_argument("--inner-large", type=int, default=5,
-                   help="inner splits for tables of more than 2000 rows (Ames: each fit takes seconds)")
+                   help=f"inner splits for tables of more than {LARGE} rows (Ames: each fit takes seconds)")
     p.add_argument("--datasets", default=",".join(RDATASETS), help="conf/data sets to use")
     p.add_argument("--candidate", action="append", default=[], metavar="NAME=OVERRIDES",
                    help="replace the built-in candidates: NAME=override1;override2 (repeatable)")
@@ -111,8 +115,7 @@ def main() -> None:
         for name, base in sets:
             load_table(base)
             cfg0 = compose(base)
-            df, target, _ = filtered_table(cfg0)
-            df, target, splits = inner_splits(cfg0, args.inner if len(df) <= 2000 else args.inner_large)
+            df, target, splits = inner_splits(cfg0, args.inner, args.inner_large)
             options = OmegaConf.to_container(cfg0.preprocess, resolve=True)
             prepared = [prepare_parts(df, target, parts, **options) for parts in splits]
             for label in PEERS:

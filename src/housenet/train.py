@@ -31,6 +31,7 @@ from housenet.data.arrays import load_arrays, load_stacked
 from housenet.data.atomic import atomic_write_json, atomic_write_text
 from housenet.data.preprocessing import Preprocessor
 from housenet.data.sources import load_provenance
+from housenet.metrics import regression_metrics
 from housenet.progress import Progress
 from housenet.stage import exit_now, launch, run_stage
 
@@ -87,6 +88,7 @@ class Fitted:
     # With model.ensemble_folds: the training then the validation rows, each predicted (model space)
     # by the one member that held it out: an honest validation prediction for every row. Else None.
     out_of_fold: np.ndarray | None = None
+    folds: list[tuple[np.ndarray, np.ndarray]] | None = None  # member j's (training, held-out) pooled rows
 
 
 def uses_folds(cfg: DictConfig) -> bool:
@@ -127,7 +129,8 @@ def fit_members(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.C
             try:
                 if folds:
                     rows, held_out = parts[j]
-                    history = nn.fit(net, X, y, replace(train_cfg, seed=seed), X_val=X[held_out],
+                    X_held = X[held_out]  # its validation rows, then its out-of-fold predictions
+                    history = nn.fit(net, X, y, replace(train_cfg, seed=seed), X_val=X_held,
                                      y_val=y[held_out], callbacks=cbs, rows=rows)
                 else:
                     history = nn.fit(net, arrays["X_train"], arrays["y_train"], replace(train_cfg, seed=seed),
@@ -138,10 +141,11 @@ def fit_members(cfg: DictConfig, arrays: dict, callbacks: Iterable[nn.training.C
                         cb.close()
             check_fit(history, arrays["y_train"], restore_best=train_cfg.restore_best)  # a finite but exploded loss
             if folds:
-                out_of_fold[held_out] = net.predict(X[held_out])[:, 0]
+                out_of_fold[held_out] = net.predict(X_held)[:, 0]
+                del X_held
             histories.append(history)
             members.append(net)
-    return Fitted(nn.merge(members), histories, out_of_fold if folds else None)
+    return Fitted(nn.merge(members), histories, out_of_fold if folds else None, parts if folds else None)
 
 
 def validation_metrics(fitted: Fitted, arrays: dict, pre: Preprocessor) -> dict | None:
@@ -149,8 +153,6 @@ def validation_metrics(fitted: Fitted, arrays: dict, pre: Preprocessor) -> dict 
     training + validation rows, as ``val_*``; None otherwise (evaluate then scores the validation part)."""
     if fitted.out_of_fold is None:
         return None
-    from housenet.metrics import regression_metrics
-
     actual = np.concatenate([arrays["y_train_raw"], arrays["y_val_raw"]])
     return regression_metrics(actual, pre.inverse_target(fitted.out_of_fold), "val")
 
@@ -162,18 +164,15 @@ def model_metadata(cfg: DictConfig, fitted: Fitted, arrays: dict, preprocessor: 
             "ensemble": len(fitted.histories), "ensemble_folds": fitted.out_of_fold is not None,
             "members": [{"seed": nn.ensemble.member_seed(cfg.seed, j), "best_epoch": m.best_epoch,
                          "epochs_run": m.epochs_run} for j, m in enumerate(fitted.histories)]}
-    val = validation_metrics(fitted, arrays, Preprocessor.load(preprocessor))
-    if val is not None:
+    if fitted.out_of_fold is not None:
+        val = validation_metrics(fitted, arrays, Preprocessor.load(preprocessor))
         meta[OUT_OF_FOLD] = {"rows": len(fitted.out_of_fold), **val}
     return meta
 
 
 def member_rows(fitted: Fitted, arrays: dict) -> int:
     """The rows member 0 trained on: the training part, or all pooled rows but its fold."""
-    if fitted.out_of_fold is None:
-        return len(arrays["X_train"])
-    n, k = len(fitted.out_of_fold), len(fitted.histories)
-    return n - -(-n // k)  # fold 0 is one of the larger folds (nn.ensemble.fold_rows)
+    return len(arrays["X_train"]) if fitted.folds is None else len(fitted.folds[0][0])
 
 
 OUT_OF_FOLD = "out_of_fold_validation"  # metadata key: evaluate reports these as the val_* metrics

@@ -41,19 +41,34 @@ def load_arrays(path: str | os.PathLike, keys: Iterable[str] | None = None) -> d
 
     ``keys``: read only these arrays (the others are never loaded), DataError if one is missing.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"{p}: no such file; run the preprocess stage first")
+    p = _existing(path)
     try:
         with np.load(p, allow_pickle=False) as z:
             keys = z.files if keys is None else list(keys)
             missing = [k for k in keys if k not in z.files]
             if not missing:
                 return {k: z[k] for k in keys}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
-        raise DataError(f"{p}: not a readable .npz file ({type(e).__name__}: {e}); "
-                        "re-run the preprocess stage") from None
-    raise DataError(f"{p}: has no array {missing[0]!r}; re-run the preprocess stage")
+    except UNREADABLE as e:
+        raise _unreadable(p, e) from None
+    raise _missing(p, missing[0])
+
+
+UNREADABLE = (zipfile.BadZipFile, ValueError, OSError, EOFError)  # what a damaged .npz raises
+
+
+def _existing(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: no such file; run the preprocess stage first")
+    return p
+
+
+def _unreadable(p: Path, e: BaseException) -> DataError:
+    return DataError(f"{p}: not a readable .npz file ({type(e).__name__}: {e}); re-run the preprocess stage")
+
+
+def _missing(p: Path, key: str) -> DataError:
+    return DataError(f"{p}: has no array {key!r}; re-run the preprocess stage")
 
 
 def load_stacked(path: str | os.PathLike, keys: Sequence[str], dtype: np.dtype | str) -> np.ndarray:
@@ -64,15 +79,13 @@ def load_stacked(path: str | os.PathLike, keys: Sequence[str], dtype: np.dtype |
     so the parts are never held beside it: k-fold training pools its training and validation
     rows this way at the memory cost of one copy (housenet.train.load_training_arrays).
     """
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"{p}: no such file; run the preprocess stage first")
+    p = _existing(path)
     try:
         with zipfile.ZipFile(p) as zf:
             names = set(zf.namelist())
             missing = [k for k in keys if f"{k}.npy" not in names]
             if missing:
-                raise DataError(f"{p}: has no array {missing[0]!r}; re-run the preprocess stage")
+                raise _missing(p, missing[0])
             headers = []
             for k in keys:
                 with zf.open(f"{k}.npy") as f:
@@ -98,9 +111,8 @@ def load_stacked(path: str | os.PathLike, keys: Sequence[str], dtype: np.dtype |
                         out[row + r:row + r + m] = np.frombuffer(buf, stored).reshape(m, *tail)
                 row += shape[0]
             return out
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
-        raise DataError(f"{p}: not a readable .npz file ({type(e).__name__}: {e}); "
-                        "re-run the preprocess stage") from None
+    except UNREADABLE as e:
+        raise _unreadable(p, e) from None
 
 
 def _npy_header(f, key: str) -> tuple[tuple[int, ...], np.dtype]:
